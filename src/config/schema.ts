@@ -1,0 +1,124 @@
+import { z } from 'zod';
+
+/**
+ * The daemon's configuration file. The host owns this envelope; each plugin owns the shape of
+ * its own `options`, validated by the plugin's schema once plugins are loaded.
+ */
+
+const name = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]*$/, 'a lowercase name: letters, digits and dashes, starting with a letter');
+
+const bareJid = z
+  .string()
+  .regex(/^[^@/\s]+@[^@/\s]+$/, 'a bare JID such as peer@example.org');
+
+const pluginInstance = z
+  .object({
+    name,
+    plugin: z.string().min(1).describe('the plugin name, e.g. "ldap", "couchdb", "dbus" or one from `plugins`'),
+    options: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+const fieldPredicate = z
+  .object({
+    field: z.string().min(1),
+    equals: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    in: z.array(z.union([z.string(), z.number(), z.boolean()])).optional(),
+    exists: z.boolean().optional(),
+  })
+  .strict();
+
+export const routeSchema = z
+  .object({
+    types: z.array(z.string().min(1)).optional().describe('object types that go to this node; all when absent'),
+    tags: z.array(z.string().min(1)).optional().describe('an object goes here when it has any of these tags'),
+    where: z.array(fieldPredicate).optional().describe('field predicates; all must hold'),
+    sources: z.array(name).optional().describe('only objects from these sources; all when absent'),
+  })
+  .strict();
+
+const nodeConfig = z
+  .object({
+    name: z.string().min(1).describe('the PubSub node name on the pubsub service'),
+    title: z.string().optional(),
+    access: z.enum(['whitelist', 'open']).default('whitelist'),
+    members: z.array(bareJid).default([]).describe('peers allowed to subscribe and read (the whitelist)'),
+    publishers: z.array(bareJid).default([]),
+    maxItems: z.union([z.number().int().positive(), z.literal('max')]).default(256),
+    persistItems: z.boolean().default(true),
+    route: routeSchema.default({}),
+  })
+  .strict();
+
+const subscriptionConfig = z
+  .object({
+    name,
+    service: z.string().optional().describe('the pubsub service of the peer; xmpp.pubsubService when absent'),
+    node: z.string().min(1),
+    publisher: bareJid.optional().describe('the peer daemon that publishes to this node; checked on every item'),
+    sink: name.describe('the sink (by name) that applies what arrives'),
+    transform: z
+      .object({
+        stylesheet: z.string().min(1),
+        params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const xmppConfig = z
+  .object({
+    service: z
+      .string()
+      .regex(/^xmpps?:\/\/[^/\s]+$/, 'an address such as xmpp://host:5222 or xmpps://host:5223'),
+    domain: z.string().min(1),
+    jid: bareJid,
+    password: z.string().min(1),
+    resource: z.string().default('pubsync'),
+    pubsubService: z.string().min(1),
+    tls: z
+      .enum(['required', 'off'])
+      .default('required')
+      .describe('TLS is required off loopback; "off" must be chosen explicitly and is logged as a warning'),
+    room: z.string().optional().describe('the MUC control room JID, e.g. dataset@conference.example.org'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    replica: z
+      .object({
+        id: z.number().int().min(0).max(4095).describe('replica id, unique among the peers (the CSN rid)'),
+        name: z.string().optional(),
+      })
+      .strict(),
+    state: z
+      .object({
+        path: z.string().min(1).describe('the SQLite state database'),
+        retentionDays: z.number().positive().default(7),
+      })
+      .strict(),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+    xmpp: xmppConfig.optional(),
+    plugins: z.array(z.string().min(1)).default([]).describe('third-party plugin modules: npm names or paths'),
+    sources: z.array(pluginInstance).default([]),
+    sinks: z.array(pluginInstance).default([]),
+    nodes: z.array(nodeConfig).default([]),
+    subscriptions: z.array(subscriptionConfig).default([]),
+  })
+  .strict()
+  .strict();
+
+
+export type Config = z.infer<typeof configSchema>;
+export type PluginInstanceConfig = z.infer<typeof pluginInstance>;
+export type NodeConfig = z.infer<typeof nodeConfig>;
+export type SubscriptionConfig = z.infer<typeof subscriptionConfig>;
+export type RouteConfig = z.infer<typeof routeSchema>;
+export type XmppConfig = z.infer<typeof xmppConfig>;

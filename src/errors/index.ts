@@ -1,0 +1,2 @@
+export * from './sync-error.js';
+export * from './codes.js';
