@@ -1,0 +1,56 @@
+import type { Entry } from '../format/model.js';
+import type { SourceBatch } from './change.js';
+
+/**
+ * A source watches one system and yields what changed, from a checkpoint. The async iterable
+ * gives backpressure for free: the core pulls the next batch only when it has stored the last.
+ */
+export interface Source {
+  /**
+   * Yields batches from `from` (the last committed checkpoint; undefined on a first start).
+   * The iteration ends when `signal` aborts; an error ends it too, and the host restarts it with
+   * backoff from the last committed checkpoint.
+   */
+  start(from: string | undefined, signal: AbortSignal): AsyncIterable<SourceBatch>;
+  close?(): Promise<void>;
+}
+
+/** One entry for a sink, with what the merge decided about it. */
+export interface SinkOperation {
+  /** The entry after the subscription's transform. */
+  readonly entry: Entry;
+  /**
+   * Fields to write: those whose CSN beats what this sink applied before; all of them for an
+   * object the sink has not seen. Empty for a tombstone.
+   */
+  readonly fields: readonly string[];
+  /** The key this sink gave the object when it last applied it, if it has. */
+  readonly localKey?: string;
+}
+
+export type ApplyOutcome =
+  | { readonly status: 'applied'; readonly localKey: string }
+  | { readonly status: 'skipped'; readonly reason: string }
+  | { readonly status: 'conflict'; readonly reason: string; readonly localKey?: string }
+  | {
+      readonly status: 'rejected';
+      readonly code: string;
+      readonly reason: string;
+      readonly details?: Readonly<Record<string, unknown>>;
+    };
+
+/**
+ * A sink applies entries to one system. apply() is idempotent (the same operation twice has the
+ * effect of once) and returns one outcome per operation, in order. A refused record is an outcome
+ * ('rejected'), not a throw: throwing means the whole call failed and will be retried.
+ */
+export interface Sink {
+  apply(batch: readonly SinkOperation[], signal: AbortSignal): Promise<readonly ApplyOutcome[]>;
+  close?(): Promise<void>;
+}
+
+/** A transform maps entries to entries: one to one, to several or to none. It never mutates its input. */
+export interface Transform {
+  apply(entries: readonly Entry[], signal: AbortSignal): Promise<readonly Entry[]>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,123 @@
+/**
+ * Durable state of one daemon. All methods are synchronous (SQLite in-process, WAL), so that the
+ * pipeline can group them in one transaction: a change is appended to the outbound log, the
+ * captured object state updated and the source checkpoint committed atomically.
+ */
+
+export interface OutboundItem {
+  readonly entryId: string;
+  readonly csn: string;
+  /** The PubSub nodes the entry is routed to. */
+  readonly nodes: readonly string[];
+  /** The serialized Atom entry (or tombstone). */
+  readonly payload: string;
+}
+
+export interface OutboundRecord extends OutboundItem {
+  /** Per-replica sequence number: dense, increasing, never reused. */
+  readonly seq: bigint;
+  readonly createdAt: number;
+}
+
+/** What the core remembers of an object it captured from a source (to diff and to keep ids stable). */
+export interface CapturedObject {
+  readonly globalId: string;
+  /** Field name (or "child:<id>", "attachment:<name>") to a hash of its values. */
+  readonly hashes: Readonly<Record<string, string>>;
+  /** Field name to the CSN of its last change. */
+  readonly csns: Readonly<Record<string, string>>;
+  readonly deleted: boolean;
+}
+
+/** What a sink has applied of an object: its local key and the CSN of every field it wrote. */
+export interface AppliedObject {
+  readonly globalId: string;
+  readonly localKey: string | undefined;
+  readonly csns: Readonly<Record<string, string>>;
+  /** CSN of the revision (or the tombstone) last applied. */
+  readonly csn: string;
+  readonly deleted: boolean;
+}
+
+export interface DeadLetterInput {
+  /** Where it failed: "source:<name>", "sink:<name>", "subscription:<name>", "transport". */
+  readonly where: string;
+  readonly entryId?: string;
+  readonly payload: string | Uint8Array;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface DeadLetter extends DeadLetterInput {
+  readonly id: number;
+  readonly createdAt: number;
+  readonly retries: number;
+}
+
+export interface ConflictInput {
+  readonly kind: 'conflict' | 'collision';
+  readonly where: string;
+  readonly globalId: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface ConflictRecord extends ConflictInput {
+  readonly id: number;
+  readonly createdAt: number;
+}
+
+export interface StateStore {
+  /** Runs fn in one transaction (nested calls join the outer one). */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+
+  // Outbound log and source checkpoints.
+  appendOutbound(items: readonly OutboundItem[]): bigint[];
+  readOutbound(afterSeq: bigint, limit: number): OutboundRecord[];
+  lastOutboundSeq(): bigint;
+  outboundDepth(): number;
+  getCheckpoint(source: string): string | undefined;
+  setCheckpoint(source: string, checkpoint: string): void;
+
+  // Objects captured by sources.
+  getCaptured(source: string, key: string): CapturedObject | undefined;
+  putCaptured(source: string, key: string, object: CapturedObject): void;
+
+  // Objects applied by sinks.
+  getApplied(sink: string, globalId: string): AppliedObject | undefined;
+  findAppliedByKey(sink: string, localKey: string): AppliedObject | undefined;
+  putApplied(sink: string, object: AppliedObject): void;
+  countTombstones(): number;
+  /** Drops tombstones applied before `olderThan` (ms since epoch); returns how many. */
+  purgeTombstones(olderThan: number): number;
+
+  // Subscriber side: the last origin sequence applied, per origin replica and subscription.
+  getHighWater(subscription: string, origin: string): bigint;
+  setHighWater(subscription: string, origin: string, seq: bigint): void;
+
+  // Publisher side: what each peer has acknowledged, so the log can be trimmed.
+  setPeerAck(peer: string, seq: bigint): void;
+  peerAcks(): ReadonlyMap<string, bigint>;
+  /** Deletes log records every listed peer acknowledged, or older than `olderThan`; returns how many. */
+  trimOutbound(peers: readonly string[], olderThan: number): number;
+
+  // Dead letters.
+  addDeadLetter(letter: DeadLetterInput): number;
+  listDeadLetters(options?: { afterId?: number; limit?: number }): DeadLetter[];
+  getDeadLetter(id: number): DeadLetter | undefined;
+  markRetried(id: number): void;
+  deleteDeadLetter(id: number): boolean;
+  countDeadLetters(): number;
+
+  // Conflicts and key collisions, for `pubsync status` and the log.
+  addConflict(conflict: ConflictInput): number;
+  listConflicts(options?: { afterId?: number; limit?: number }): ConflictRecord[];
+  countConflicts(kind?: ConflictInput['kind']): number;
+
+  // Plugin key-value state, by scope.
+  kvGet(scope: string, key: string): string | undefined;
+  kvPut(scope: string, key: string, value: string): void;
+  kvDelete(scope: string, key: string): void;
+  kvEntries(scope: string, prefix: string, afterKey: string | undefined, limit: number): [string, string][];
+}
