@@ -64,7 +64,12 @@ export interface ServiceProcess {
  */
 export function startProcess(command: string, args: string[], options: SpawnOptions = {}): ServiceProcess {
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...options });
-  if (child.pid === undefined) throw new Error(`could not start ${command}`);
+  // Without a listener a failed spawn (missing binary) is an unhandled 'error' that kills the runner.
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${command}: ${spawnError?.message ?? 'no pid'}`);
   const pid = child.pid;
   live.add(child);
   // Keep stderr drained so a chatty server never stalls on a full pipe; keep the tail for errors.
@@ -73,14 +78,16 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
     stderrTail = (stderrTail + chunk.toString()).slice(-4000);
   });
   const exited = new Promise<number | string>((resolve) => {
-    child.once('exit', (code, signal) => {
+    // 'close' rather than 'exit': it fires after stderr is drained, so error messages see the last lines.
+    child.once('close', (code, signal) => {
       live.delete(child);
       resolve(code ?? signal ?? 'unknown');
     });
   });
   const watchdog = spawn(
     'sh',
-    ['-c', `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 1; done; kill -9 ${pid} 2>/dev/null`],
+    // Kills only when the runner is gone: if the child exited by itself its pid may be reused.
+    ['-c', `while kill -0 ${process.pid} 2>/dev/null; do kill -0 ${pid} 2>/dev/null || exit 0; sleep 1; done; kill -9 ${pid} 2>/dev/null`],
     { detached: true, stdio: 'ignore' },
   );
   watchdog.unref();
@@ -88,7 +95,10 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
   let stopping: Promise<void> | undefined;
   const stop = (graceMs = 5000): Promise<void> => {
     stopping ??= (async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) {
+        killQuietly(watchdog.pid, 'SIGKILL');
+        return;
+      }
       killQuietly(pid, 'SIGTERM');
       const timer = setTimeout(() => killQuietly(pid, 'SIGKILL'), graceMs);
       await exited;
@@ -107,7 +117,8 @@ export function stderrOf(proc: ServiceProcess): string {
 }
 
 /**
- * Waits until `check` returns a value, re-checking on every file change event or every pollMs.
+ * Waits until `check` returns a value, re-checking every pollMs (a log line or a client probe is the
+ * readiness signal; polling is how a file is watched portably).
  * Fails early if the process exits, with the reason.
  */
 export async function waitUntil<T>(
