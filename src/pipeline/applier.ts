@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import { ErrorCodes, SyncError, wrapPluginError } from '../errors/index.js';
+import type { Entry } from '../format/model.js';
+import type { ApplyOutcome, Sink, SinkOperation, Transform } from '../plugin-api/roles.js';
+import type { StateStore } from '../state/state-store.js';
+import { merge, type MergeDecision } from './merge.js';
+
+export interface ApplierOptions {
+  /** The subscription (where dead letters say they came from). */
+  readonly subscription: string;
+  readonly sinkName: string;
+  readonly sink: Sink;
+  readonly transform?: Transform;
+  readonly store: StateStore;
+  readonly serialize: (entry: Entry) => string;
+  readonly logger: Logger;
+}
+
+export interface ApplyReport {
+  applied: number;
+  skipped: number;
+  conflicts: number;
+  deadLettered: number;
+}
+
+/** The origin position a batch brings the subscription to, recorded with the batch's effects. */
+export interface HighWater {
+  readonly origin: string;
+  readonly seq: bigint;
+}
+
+/**
+ * The inbound stage for one subscription: transform, merge by CSN against what the sink applied
+ * before, apply, and record the outcome. Every bad entry ends in the dead-letter store with its
+ * reason; the rest of the batch goes on. A transient failure of the sink throws, and the caller
+ * retries the whole batch, which is safe because apply is idempotent and merging skips what landed.
+ */
+export class Applier {
+  readonly #options: ApplierOptions;
+
+  constructor(options: ApplierOptions) {
+    this.#options = options;
+  }
+
+  async apply(entries: readonly Entry[], signal: AbortSignal, highWater?: HighWater): Promise<ApplyReport> {
+    const report: ApplyReport = { applied: 0, skipped: 0, conflicts: 0, deadLettered: 0 };
+    const transformed = await this.#transform(entries, signal, report);
+    const { store, sinkName } = this.#options;
+
+    const operations: SinkOperation[] = [];
+    const decisions: Exclude<MergeDecision, { action: 'skip' }>[] = [];
+    for (const entry of transformed) {
+      const applied = store.getApplied(sinkName, entry.id);
+      const decision = merge(applied, entry);
+      if (decision.action === 'skip') {
+        report.skipped++;
+        continue;
+      }
+      operations.push({
+        entry,
+        fields: decision.action === 'apply' ? decision.fields : [],
+        ...(applied?.localKey === undefined ? {} : { localKey: applied.localKey }),
+      });
+      decisions.push(decision);
+    }
+
+    const outcomes = operations.length > 0 ? await this.#sinkApply(operations, signal) : [];
+    store.transaction(() => {
+      outcomes.forEach((outcome, i) => {
+        const operation = operations[i];
+        const decision = decisions[i];
+        if (!operation || !decision) return;
+        this.#record(outcome, operation, decision.next, report);
+      });
+      if (highWater) store.setHighWater(this.#options.subscription, highWater.origin, highWater.seq);
+    });
+    return report;
+  }
+
+  #record(
+    outcome: ApplyOutcome,
+    operation: SinkOperation,
+    next: { globalId: string; csns: Readonly<Record<string, string>>; csn: string; deleted: boolean },
+    report: ApplyReport,
+  ): void {
+    const { store, sinkName, subscription } = this.#options;
+    switch (outcome.status) {
+      case 'applied':
+        store.putApplied(sinkName, { ...next, localKey: outcome.localKey });
+        report.applied++;
+        return;
+      case 'skipped':
+        report.skipped++;
+        return;
+      case 'conflict':
+        store.addConflict({
+          kind: 'conflict',
+          where: `sink:${sinkName}`,
+          globalId: operation.entry.id,
+          details: { reason: outcome.reason, subscription, csn: operation.entry.csn },
+        });
+        this.#options.logger.warn({ entryId: operation.entry.id, reason: outcome.reason }, 'conflict in sink');
+        report.conflicts++;
+        return;
+      case 'rejected':
+        this.#deadLetter(operation.entry, outcome.code, outcome.reason, { ...outcome.details, sink: sinkName });
+        report.deadLettered++;
+        return;
+    }
+  }
+
+  async #transform(entries: readonly Entry[], signal: AbortSignal, report: ApplyReport): Promise<readonly Entry[]> {
+    const { transform } = this.#options;
+    if (!transform) return entries;
+    try {
+      return await transform.apply(entries, signal);
+    } catch (error) {
+      if (!isRecordFailure(error) || entries.length === 0) throw error;
+    }
+    // The batch failed on some entry: run them one by one so only the bad ones are dead-lettered.
+    const out: Entry[] = [];
+    for (const entry of entries) {
+      try {
+        out.push(...(await transform.apply([entry], signal)));
+      } catch (error) {
+        if (!isRecordFailure(error)) throw error;
+        this.#deadLetter(entry, error.code, error.message, { ...error.details, stage: 'transform' });
+        report.deadLettered++;
+      }
+    }
+    return out;
+  }
+
+  async #sinkApply(operations: readonly SinkOperation[], signal: AbortSignal): Promise<readonly ApplyOutcome[]> {
+    try {
+      return await this.#sinkCall(operations, signal);
+    } catch (error) {
+      if (!isRecordFailure(error)) throw error;
+      if (operations.length === 1) return [rejected(error)];
+    }
+    // A sink that throws a record error for a batch: find the bad operations one by one.
+    const outcomes: ApplyOutcome[] = [];
+    for (const operation of operations) {
+      try {
+        outcomes.push(...(await this.#sinkCall([operation], signal)));
+      } catch (error) {
+        if (!isRecordFailure(error)) throw error;
+        outcomes.push(rejected(error));
+      }
+    }
+    return outcomes;
+  }
+
+  async #sinkCall(operations: readonly SinkOperation[], signal: AbortSignal): Promise<readonly ApplyOutcome[]> {
+    const { sink, sinkName } = this.#options;
+    let outcomes: readonly ApplyOutcome[];
+    try {
+      outcomes = await sink.apply(operations, signal);
+    } catch (error) {
+      throw wrapPluginError(error, `sink:${sinkName}`, 'apply');
+    }
+    if (outcomes.length !== operations.length) {
+      throw new SyncError(
+        ErrorCodes.PLUGIN_INVALID,
+        'transient',
+        `sink returned ${outcomes.length} outcomes for ${operations.length} operations`,
+        { plugin: `sink:${sinkName}` },
+      );
+    }
+    return outcomes;
+  }
+
+  #deadLetter(entry: Entry, code: string, message: string, details: Record<string, unknown>): void {
+    const { store, subscription, serialize, logger } = this.#options;
+    store.addDeadLetter({
+      where: `subscription:${subscription}`,
+      entryId: entry.id,
+      payload: serialize(entry),
+      code,
+      message,
+      details,
+    });
+    logger.warn({ entryId: entry.id, code, reason: message }, 'entry dead-lettered');
+  }
+}
+
+function rejected(error: SyncError): ApplyOutcome {
+  return { status: 'rejected', code: error.code, reason: error.message, details: error.details };
+}
+
+function isRecordFailure(error: unknown): error is SyncError {
+  return error instanceof SyncError && error.kind === 'record';
+}
