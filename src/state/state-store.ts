@@ -68,7 +68,11 @@ export interface ConflictRecord extends ConflictInput {
 }
 
 export interface StateStore {
-  /** Runs fn in one transaction (nested calls join the outer one). */
+  /**
+   * Runs fn in one transaction (nested calls join the outer one). A nested call that throws undoes
+   * only its own writes before the error reaches the enclosing body, which may catch it and go on.
+   * fn must be synchronous: a returned promise is refused (TypeError) and everything rolled back.
+   */
   transaction<T>(fn: () => T): T;
   close(): void;
 
