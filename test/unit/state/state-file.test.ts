@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type Database from 'better-sqlite3';
 import { ErrorCodes, SyncError } from '../../../src/errors/index.js';
@@ -12,6 +13,9 @@ const directory = tempDirectory();
 after(() => directory.remove());
 
 let fileCounter = 0;
+/** uid and gid of the unprivileged `nobody` user on Debian. */
+const NOBODY = 65534;
+
 function freshFile(): string {
   fileCounter += 1;
   return directory.file(`state-${fileCounter}.db`);
@@ -166,18 +170,35 @@ describe('open failures', () => {
     assert.throws(() => openStateStore(file), isStateError(ErrorCodes.STATE_IO, 'config', file));
   });
 
-  it('refuses a read-only database file', { skip: process.getuid?.() === 0 && 'root ignores file modes' }, () => {
+  it('refuses a read-only database file, naming it', () => {
     const file = freshFile();
     openStateStore(file).close();
     chmodSync(file, 0o400);
-    assert.throws(() => {
-      const store = openStateStore(file);
+    // Root ignores file modes, so as root the attempt runs in a child process as an ordinary user
+    // that owns the read-only file.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      chownSync(file, NOBODY, NOBODY);
+      chmodSync(dirname(file), 0o755);
+    }
+    const script = `
+      import { openStateStore } from ${JSON.stringify(pathToFileURL(`${process.cwd()}/src/state/index.ts`).href)};
       try {
-        store.setCheckpoint('s', 'c');
-      } finally {
-        store.close();
-      }
-    }, isStateError(ErrorCodes.STATE_IO, 'config', file));
+        const store = openStateStore(${JSON.stringify(file)});
+        try { store.setCheckpoint('s', 'c'); } finally { store.close(); }
+        console.log(JSON.stringify({ ok: true }));
+      } catch (error) {
+        console.log(JSON.stringify({ code: error.code, kind: error.kind, message: error.message }));
+      }`;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      ...(asRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: '/tmp' } } : {}),
+    });
+    const outcome = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, string>;
+    assert.equal(outcome['code'], ErrorCodes.STATE_IO, result.stderr);
+    assert.equal(outcome['kind'], 'config');
+    assert.ok(outcome['message']?.includes(file), outcome['message']);
+    assert.match(outcome['message'] ?? '', /cannot be read and written|read-only|readonly/i);
   });
 });
 
