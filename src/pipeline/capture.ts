@@ -61,12 +61,12 @@ export class Capture {
     const attachments = change.attachments ?? [];
     const hashes = hashParts(change.fields, children, attachments);
     const changed = changedParts(change, hashes, before);
-    if (before && !before.deleted && changed.length === 0) return undefined;
+    const removed = before && !before.deleted ? Object.keys(before.hashes).filter((part) => !(part in hashes)) : [];
+    if (before && !before.deleted && changed.length === 0 && removed.length === 0) return undefined;
 
     const csn = this.#stamp(change.sourceCsn);
-    const csnOf = (part: string): string =>
-      changed.includes(part) || before?.deleted ? csn : (before?.csns[part] ?? csn);
-    const removed = before && !before.deleted ? Object.keys(before.hashes).filter((part) => !(part in hashes)) : [];
+    const fresh = new Set(changed);
+    const csnOf = (part: string): string => (fresh.has(part) || before?.deleted ? csn : (before?.csns[part] ?? csn));
     const fields: Field[] = [
       ...change.fields.map((field) => ({ ...field, csn: csnOf(field.name) }) as Field),
       // A field the object no longer has travels empty, with the CSN of its removal.

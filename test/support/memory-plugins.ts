@@ -1,0 +1,84 @@
+import type { ApplyOutcome, Sink, SinkOperation, Source, SourceBatch, SourceChange } from '../../src/plugin-api/index.js';
+
+/**
+ * Test-only source and sink over plain arrays and maps. They stand in for an application in the
+ * pipeline's own tests, never for a real adapter: the adapters are tested against real servers.
+ */
+export class MemorySource implements Source {
+  /** The application's change history; the checkpoint is the index of the next change. */
+  readonly history: SourceChange[] = [];
+  /** Fail once when this index is reached, to exercise restarts. */
+  failAt: number | undefined;
+  batchSize = 2;
+  starts: (string | undefined)[] = [];
+  #wake: (() => void) | undefined;
+
+  add(...changes: SourceChange[]): void {
+    this.history.push(...changes);
+    this.#wake?.();
+  }
+
+  async *start(from: string | undefined, signal: AbortSignal): AsyncIterable<SourceBatch> {
+    this.starts.push(from);
+    let next = from === undefined ? 0 : Number(from);
+    while (!signal.aborted) {
+      if (next >= this.history.length) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        continue;
+      }
+      if (this.failAt !== undefined && next >= this.failAt) {
+        this.failAt = undefined;
+        throw new Error('application went away');
+      }
+      const end = Math.min(this.history.length, next + this.batchSize);
+      yield { changes: this.history.slice(next, end), checkpoint: String(end) };
+      next = end;
+    }
+  }
+}
+
+export interface StoredObject {
+  readonly type: string;
+  /** Field values as the sink holds them: only the fields an operation names are written. */
+  readonly fields: Record<string, readonly unknown[]>;
+  readonly writes: number;
+}
+
+export class MemorySink implements Sink {
+  readonly objects = new Map<string, StoredObject>();
+  readonly calls: SinkOperation[][] = [];
+  /** Objects of this type are refused, as a validation function would refuse them. */
+  refusedType = 'refused';
+  /** Makes the next apply() calls throw, as a server that is down would. */
+  failures = 0;
+  /** While set, apply() waits for it: lets a test hold the sink to see backpressure. */
+  gate: Promise<void> | undefined;
+
+  async apply(batch: readonly SinkOperation[]): Promise<readonly ApplyOutcome[]> {
+    await this.gate;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('sink unavailable');
+    }
+    this.calls.push([...batch]);
+    return batch.map((operation): ApplyOutcome => {
+      const { entry } = operation;
+      if (entry.type === this.refusedType) {
+        return { status: 'rejected', code: 'TEST_REFUSED', reason: `type ${entry.type} is refused` };
+      }
+      const localKey = operation.localKey ?? entry.keys[0]?.value ?? entry.id;
+      if (entry.deleted) {
+        this.objects.delete(localKey);
+        return { status: 'applied', localKey };
+      }
+      const before = this.objects.get(localKey);
+      const fields = { ...before?.fields };
+      for (const field of entry.fields) if (operation.fields.includes(field.name)) fields[field.name] = field.values;
+      this.objects.set(localKey, { type: entry.type, fields, writes: (before?.writes ?? 0) + 1 });
+      return { status: 'applied', localKey };
+    });
+  }
+}
