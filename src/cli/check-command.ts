@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
+import { loadConfiguredPlugins, planInstances } from '../plugin-host/index.js';
 import { isSyncError } from '../errors/index.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -16,6 +17,8 @@ export function registerCheckCommand(program: Command): void {
 async function check(file: string): Promise<number> {
   try {
     const loaded = await loadConfig(file);
+    // Plugins are loaded and every instance's options validated, as `pubsync run` would before starting.
+    await planInstances(await loadConfiguredPlugins(loaded), loaded);
     const { sources, sinks, nodes, subscriptions } = loaded.config;
     process.stdout.write(
       `${file}: OK (${sources.length} sources, ${sinks.length} sinks, ${nodes.length} nodes, ${subscriptions.length} subscriptions)\n`,

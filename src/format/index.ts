@@ -1,1 +1,12 @@
 export * from './model.js';
+export { compareCsn, csnTimestamp, formatCsn, isCsn, MAX_CSN_COUNTER, MAX_CSN_MOD, MAX_CSN_REPLICA, MAX_CSN_TIME, parseCsn, tryParseCsn } from './csn.js';
+export type { CsnParts } from './csn.js';
+export { CsnClock, DEFAULT_MAX_FORWARD_SKEW_MS } from './csn-clock.js';
+export type { CsnClockOptions } from './csn-clock.js';
+export { serializeEntry, serializeFeed } from './entry-writer.js';
+export { parseEntry, parseEntryElement, parseFeed, parseFeedElement } from './entry-parser.js';
+export { readXml } from './xml-reader.js';
+export type { XmlElement } from './xml-element.js';
+export { DEFAULT_PARSE_LIMITS } from './limits.js';
+export type { ParseLimits } from './limits.js';
+export { ATOM_NS, PUBSYNC_NS, TAG_SCHEME, TOMBSTONE_NS, TYPE_SCHEME } from './namespaces.js';

@@ -21,7 +21,7 @@ export type SourceDefinition<Config = unknown> = DefinitionBase<'source', Config
 export type SinkDefinition<Config = unknown> = DefinitionBase<'sink', Config, Sink>;
 export type TransformDefinition<Config = unknown> = DefinitionBase<'transform', Config, Transform>;
 
-export type PluginDefinition = SourceDefinition<never> | SinkDefinition<never> | TransformDefinition<never>;
+export type PluginDefinition = SourceDefinition<unknown> | SinkDefinition<unknown> | TransformDefinition<unknown>;
 
 export type PluginKind = PluginDefinition['kind'];
 

@@ -1,0 +1,103 @@
+import { inject, injectable } from 'tsyringe';
+import type { LoadedConfig } from '../config/index.js';
+import { serializeEntry, type CsnClock } from '../format/index.js';
+import type { Batch } from '../format/model.js';
+import type { Logger } from '../logging/logger.js';
+import { Applier } from '../pipeline/applier.js';
+import { Capture, type CapturedEntry } from '../pipeline/capture.js';
+import { InboundChannel } from '../pipeline/inbound-channel.js';
+import { Router } from '../pipeline/router.js';
+import { runSource } from '../pipeline/source-runner.js';
+import type { PluginHost, StopReport } from '../plugin-host/index.js';
+import type { StateStore } from '../state/state-store.js';
+import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore } from './tokens.js';
+
+/** Attachments up to this size travel inline in the entry. */
+const INLINE_ATTACHMENT_BYTES = 64 * 1024;
+
+/**
+ * One running replica: the plugin instances, the outbound stage of every source and the inbound
+ * channel of every subscription. start() brings them up in dependency order; stop() aborts the
+ * sources, drains what is in flight, closes the plugins in reverse and closes the state store.
+ */
+@injectable()
+export class Daemon {
+  readonly #controller = new AbortController();
+  readonly #channels = new Map<string, InboundChannel>();
+  readonly #runners: Promise<void>[] = [];
+  readonly #captured = new Set<(entries: readonly CapturedEntry[]) => void>();
+
+  constructor(
+    @inject(kConfig) private readonly loaded: LoadedConfig,
+    @inject(kLogger) private readonly logger: Logger,
+    @inject(kStateStore) private readonly store: StateStore,
+    @inject(kCsnClock) private readonly clock: CsnClock,
+    @inject(kPluginHost) private readonly host: PluginHost,
+  ) {}
+
+  async start(): Promise<void> {
+    const { config } = this.loaded;
+    await this.host.start();
+    for (const subscription of config.subscriptions) {
+      const sink = this.host.sink(subscription.sink);
+      if (!sink) throw new Error(`subscription ${subscription.name}: sink ${subscription.sink} is not running`);
+      const logger = this.logger.child({ component: 'inbound', subscription: subscription.name });
+      const applier = new Applier({
+        subscription: subscription.name,
+        sinkName: subscription.sink,
+        sink,
+        store: this.store,
+        serialize: serializeEntry,
+        logger,
+      });
+      const channel = new InboundChannel({ subscription: subscription.name, applier, store: this.store, serialize: serializeEntry, logger });
+      channel.start(this.#controller.signal);
+      this.#channels.set(subscription.name, channel);
+    }
+    const capture = new Capture({
+      store: this.store,
+      clock: this.clock,
+      router: new Router(config.nodes),
+      origin: { jid: config.xmpp?.jid ?? `replica-${config.replica.id}@local`, replica: config.replica.id },
+      serialize: serializeEntry,
+      inlineAttachmentBytes: INLINE_ATTACHMENT_BYTES,
+      logger: this.logger.child({ component: 'capture' }),
+    });
+    for (const source of this.host.sources) {
+      this.#runners.push(
+        runSource({
+          name: source.name,
+          source,
+          capture,
+          store: this.store,
+          logger: this.logger.child({ component: 'source-runner', source: source.name }),
+          signal: this.#controller.signal,
+          onCaptured: (entries) => this.#captured.forEach((listener) => listener(entries)),
+        }),
+      );
+    }
+    this.logger.info({ sources: this.host.sources.length, subscriptions: this.#channels.size }, 'pubsync ready');
+  }
+
+  /** Hands a batch a peer published to its subscription (the transport calls this). */
+  receive(subscription: string, batch: Batch, signal?: AbortSignal): Promise<void> {
+    const channel = this.#channels.get(subscription);
+    if (!channel) return Promise.reject(new Error(`no subscription named ${subscription}`));
+    return channel.receive(batch, signal);
+  }
+
+  /** Called after every committed source batch that produced entries (the publisher listens). */
+  onCaptured(listener: (entries: readonly CapturedEntry[]) => void): () => void {
+    this.#captured.add(listener);
+    return () => this.#captured.delete(listener);
+  }
+
+  async stop(): Promise<StopReport> {
+    this.#controller.abort();
+    await Promise.allSettled(this.#runners);
+    await Promise.allSettled([...this.#channels.values()].map((channel) => channel.drain()));
+    const report = await this.host.stop();
+    this.store.close();
+    return report;
+  }
+}
