@@ -1,0 +1,49 @@
+/**
+ * `npm run bench [name...]`: runs every bench/*.bench.ts (or those named), prints a table and
+ * writes the figures with a description of the machine to bench/results/<timestamp>.json.
+ */
+import { readdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { BenchFigure, Benchmark } from './bench-api.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const files = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).sort();
+const results: { benchmark: string; figures: readonly BenchFigure[] }[] = [];
+
+for (const file of files) {
+  const { benchmark } = (await import(join(here, file))) as { benchmark: Benchmark };
+  if (wanted.length > 0 && !wanted.includes(benchmark.name)) continue;
+  process.stderr.write(`bench: ${benchmark.name}...\n`);
+  results.push({ benchmark: benchmark.name, figures: await benchmark.run() });
+}
+
+const rows = results.flatMap(({ benchmark, figures }) =>
+  figures.map((f) => [
+    benchmark,
+    f.scenario,
+    `${round(f.value)} ${f.unit}`,
+    f.baseline ? `${f.baseline.scenario}: ${round(f.baseline.value)} (x${round(f.baseline.ratio)})` : '',
+  ]),
+);
+const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
+for (const row of [['benchmark', 'scenario', 'value', 'baseline (ratio)'], ...rows]) {
+  process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}\n`);
+}
+
+const machine = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model,
+  memoryBytes: totalmem(),
+  kernel: release(),
+  node: process.version,
+};
+const out = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+await writeFile(out, `${JSON.stringify({ machine, results }, null, 2)}\n`);
+process.stderr.write(`bench: wrote ${out}\n`);
+
+function round(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}
