@@ -63,7 +63,9 @@ function readFeed(cursor: ElementCursor): Batch {
   if (!cursor.is(ATOM_NS, 'feed')) throw cursor.error(`expected atom:feed, found ${cursor.name}`);
   const children = cursor.allowAttributes().children();
   children.required(ATOM_NS, 'id').nonEmptyText();
-  children.required(ATOM_NS, 'title').allowAttributes('type').text();
+  const title = children.required(ATOM_NS, 'title').allowAttributes('type');
+  checkTextType(title);
+  title.text();
   readAtomDate(children.required(ATOM_NS, 'updated'));
   const author = children.required(ATOM_NS, 'author');
   const { origin, firstSeq, lastSeq } = readBatchInfo(children.required(PUBSYNC_NS, 'batch'));
@@ -153,13 +155,18 @@ function readId(text: string, cursor: ElementCursor): string {
 /** undefined when the title is the generated placeholder for an object without a title. */
 function readTitle(cursor: ElementCursor): string | undefined {
   cursor.allowAttributes('type', PS_GENERATED, PS_ENC);
-  const type = cursor.attr('type');
-  if (type !== undefined && type !== 'text') throw cursor.error(`title type ${excerpt(type)} is not supported (text only)`);
+  checkTextType(cursor);
   const generated = cursor.attr(PS_GENERATED);
   if (generated === undefined) return cursor.escapedText(PS_ENC);
   if (generated !== 'true') throw cursor.error(`ps:generated must be "true", got ${excerpt(generated)}`);
   cursor.text();
   return undefined;
+}
+
+/** Atom text constructs may be html or xhtml; this format only writes (and reads) plain text. */
+function checkTextType(cursor: ElementCursor): void {
+  const type = cursor.attr('type');
+  if (type !== undefined && type !== 'text') throw cursor.error(`${cursor.name} type ${excerpt(type)} is not supported (text only)`);
 }
 
 function readAtomDate(cursor: ElementCursor): string {
