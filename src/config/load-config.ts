@@ -3,9 +3,9 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError, ErrorCodes } from '../errors/index.js';
 import { configSchema, type Config } from './schema.js';
 import { crossCheck } from './cross-check.js';
+import { configProblemsError } from './config-problems-error.js';
 import {
   formatPath,
-  formatProblem,
   problemsFromZod,
   type ConfigProblem,
   type PathSegment,
@@ -46,7 +46,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const pos = lineCounter.linePos(error.pos[0]);
     return { file, path: '(syntax)', message: error.message.split('\n')[0] ?? error.message, line: pos.line, column: pos.col };
   });
-  if (problems.length > 0) throw configError(file, problems);
+  if (problems.length > 0) throw configProblemsError(file, problems);
 
   const raw: unknown = doc.toJS() ?? {};
   const substituted = substituteEnv(raw, [], env, (path, name) => {
@@ -63,18 +63,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const { path, message } of crossCheck(substituted)) {
     problems.push({ file, path: formatPath(path), message, ...locate(path) });
   }
-  if (problems.length > 0 || !result.success) throw configError(file, problems);
+  if (problems.length > 0 || !result.success) throw configProblemsError(file, problems);
   return { file, config: deepFreeze(result.data), locate };
-}
-
-function configError(file: string, problems: ConfigProblem[]): ConfigError {
-  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
-  const lines = problems.map(formatProblem);
-  return new ConfigError(
-    ErrorCodes.CONFIG_INVALID,
-    `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n  ${lines.join('\n  ')}`,
-    { details: { file, problems } },
-  );
 }
 
 function locator(doc: Document, lineCounter: LineCounter) {

@@ -58,6 +58,7 @@ const subscriptionConfig = z
     service: z.string().optional().describe('the pubsub service of the peer; xmpp.pubsubService when absent'),
     node: z.string().min(1),
     publisher: bareJid.optional().describe('the peer daemon that publishes to this node; checked on every item'),
+    publisherResource: z.string().min(1).default('pubsync').describe("the publisher daemon's resource: catch-up requests go to its full JID"),
     sink: name.describe('the sink (by name) that applies what arrives'),
     transform: z
       .object({
@@ -84,6 +85,16 @@ const xmppConfig = z
       .default('required')
       .describe('TLS is required off loopback; "off" must be chosen explicitly and is logged as a warning'),
     room: z.string().optional().describe('the MUC control room JID, e.g. dataset@conference.example.org'),
+    publish: z
+      .object({
+        maxEntries: z.number().int().positive().max(10_000).default(200).describe('flush a batch at this many entries'),
+        maxBytes: z.number().int().positive().default(200 * 1024).describe('bytes of one item (one feed); capped below stanzaLimit'),
+        delayMs: z.number().int().nonnegative().default(20).describe('or this long after the first entry waiting'),
+      })
+      .strict()
+      .default({ maxEntries: 200, maxBytes: 200 * 1024, delayMs: 20 }),
+    stanzaLimit: z.number().int().min(16 * 1024).default(262144).describe("the server's client-to-server stanza size limit"),
+    catchUpPageEntries: z.number().int().positive().max(10_000).default(500).describe('entries per catch-up page'),
   })
   .strict();
 

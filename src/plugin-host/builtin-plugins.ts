@@ -1,3 +1,5 @@
+import { plugins as couchdb } from '../../plugins/couchdb/index.js';
+import { plugins as dbus } from '../../plugins/dbus/index.js';
 import type { AnyPluginDefinition } from './plugin-registry.js';
 
 /**
@@ -10,4 +12,4 @@ import type { AnyPluginDefinition } from './plugin-registry.js';
  *
  * Built-ins go through the same checks as third-party plugins when they are registered.
  */
-export const builtinPlugins: readonly AnyPluginDefinition[] = [];
+export const builtinPlugins: readonly AnyPluginDefinition[] = [...couchdb, ...dbus];

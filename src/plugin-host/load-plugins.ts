@@ -4,7 +4,7 @@ import { formatPath, type ConfigProblem, type LoadedConfig, type PathSegment } f
 import { ConfigError, ErrorCodes } from '../errors/index.js';
 import { builtinPlugins } from './builtin-plugins.js';
 import { definitionProblems, describeDefinition } from './check-definition.js';
-import { configProblemsError } from './config-problems-error.js';
+import { configProblemsError } from '../config/config-problems-error.js';
 import { PluginRegistry, type AnyPluginDefinition, type PluginOrigin } from './plugin-registry.js';
 import { resolvePluginModule } from './resolve-plugin-module.js';
 

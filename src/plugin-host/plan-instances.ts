@@ -7,7 +7,7 @@ import {
   type PathSegment,
 } from '../config/index.js';
 import type { PluginKind } from '../plugin-api/index.js';
-import { configProblemsError } from './config-problems-error.js';
+import { configProblemsError } from '../config/config-problems-error.js';
 import type { AnyPluginDefinition, PluginRegistry } from './plugin-registry.js';
 
 /** One configured instance, before validation: where it is in the file and what it asks for. */

@@ -1,10 +1,10 @@
-import { formatProblem, type ConfigProblem } from '../config/index.js';
+import { formatProblem, type ConfigProblem } from './config-problem.js';
 import { ConfigError, ErrorCodes } from '../errors/index.js';
 
 /**
- * One ConfigError for a list of problems, in the same shape as loadConfig's (message lists every
- * problem, sorted by position; details.problems holds them), so `pubsync check` prints plugin
- * problems exactly like schema problems.
+ * One ConfigError for a list of problems: the message lists every problem, sorted by position,
+ * and details.problems holds them, so `pubsync check` prints schema, plugin and stylesheet
+ * problems alike.
  */
 export function configProblemsError(
   file: string,
