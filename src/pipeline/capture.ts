@@ -92,7 +92,7 @@ export class Capture {
       attachments: attachments.map((a) => this.#attachment(a, csnOf(`attachment:${a.name}`))),
     };
     const csns = Object.fromEntries(Object.keys(hashes).map((part) => [part, csnOf(part)]));
-    return this.#append(source, key, entry, { globalId: entry.id, hashes, csns, deleted: false });
+    return this.#append(source, key, entry, { globalId: entry.id, hashes, csns, nodes: [], deleted: false });
   }
 
   #delete(source: string, change: DeleteChange): CapturedEntry | undefined {
@@ -117,14 +117,17 @@ export class Capture {
       globalId: entry.id,
       hashes: {},
       csns: before?.csns ?? {},
+      nodes: before?.nodes ?? [],
       deleted: true,
     });
   }
 
   #append(source: string, key: string, entry: Entry, state: CapturedObject): CapturedEntry {
     const { store, router, serialize } = this.#options;
-    store.putCaptured(source, key, state);
-    const nodes = router.route(entry, source);
+    // A tombstone goes exactly where the object was last published (its tags and fields are gone);
+    // only a delete of an object this replica never captured is routed by its type.
+    const nodes = entry.deleted && state.nodes.length > 0 ? state.nodes : router.route(entry, source);
+    store.putCaptured(source, key, { ...state, nodes });
     const [seq] = store.appendOutbound([{ entryId: entry.id, csn: entry.csn, nodes, payload: serialize(entry) }]);
     if (seq === undefined) throw new Error('outbound log returned no sequence');
     return { seq, entry, nodes };

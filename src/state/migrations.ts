@@ -48,6 +48,7 @@ const SCHEMA_V1 = `
     global_id  TEXT    NOT NULL,
     hashes     TEXT    NOT NULL, -- JSON object
     csns       TEXT    NOT NULL, -- JSON object
+    nodes      TEXT    NOT NULL, -- JSON array: where the object was last published, for its tombstone
     deleted    INTEGER NOT NULL CHECK (deleted IN (0, 1)),
     updated_at INTEGER NOT NULL,
     PRIMARY KEY (source, key)

@@ -234,6 +234,7 @@ export class SqliteStateStore implements StateStore {
         globalId: row.global_id,
         hashes: parseRecord(row.hashes),
         csns: parseRecord(row.csns),
+        nodes: JSON.parse(row.nodes) as string[],
         deleted: row.deleted === 1,
       };
     });
@@ -247,6 +248,7 @@ export class SqliteStateStore implements StateStore {
         object.globalId,
         JSON.stringify(object.hashes),
         JSON.stringify(object.csns),
+        JSON.stringify(object.nodes),
         toFlag(object.deleted),
         this.clock.now(),
       ),

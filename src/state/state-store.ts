@@ -26,6 +26,8 @@ export interface CapturedObject {
   readonly hashes: Readonly<Record<string, string>>;
   /** Field name to the CSN of its last change. */
   readonly csns: Readonly<Record<string, string>>;
+  /** The nodes the object was last published to: its tombstone goes there too. */
+  readonly nodes: readonly string[];
   readonly deleted: boolean;
 }
 

@@ -14,6 +14,7 @@ export interface CapturedRow {
   global_id: string;
   hashes: string;
   csns: string;
+  nodes: string;
   deleted: number;
 }
 
@@ -123,12 +124,12 @@ export function prepareStatements(db: Database.Database): Statements {
     ),
 
     getCaptured: prepare<CapturedRow>(
-      'SELECT global_id, hashes, csns, deleted FROM captured WHERE source = ? AND key = ?',
+      'SELECT global_id, hashes, csns, nodes, deleted FROM captured WHERE source = ? AND key = ?',
     ),
     putCaptured: prepare(
-      `INSERT INTO captured (source, key, global_id, hashes, csns, deleted, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO captured (source, key, global_id, hashes, csns, nodes, deleted, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source, key) DO UPDATE SET global_id = excluded.global_id, hashes = excluded.hashes,
-         csns = excluded.csns, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+         csns = excluded.csns, nodes = excluded.nodes, deleted = excluded.deleted, updated_at = excluded.updated_at`,
     ),
 
     getApplied: prepare<AppliedRow>(`SELECT ${APPLIED_COLUMNS} FROM applied WHERE sink = ? AND global_id = ?`),

@@ -71,6 +71,20 @@ describe('outbound: source, capture, route, log', () => {
     assert.deepEqual(deleted?.keys, [{ scheme: 'test-id', value: 'n1' }]);
   });
 
+  it('sends a tombstone to every node the object was last published to, tag nodes included', () => {
+    const a = pipeline({
+      nodes: [
+        { ...allNode('tag/demo'), route: { tags: ['demo'] } },
+        { ...allNode('approved'), route: { where: [{ field: 'approved', equals: 'yes' }] } },
+      ],
+    });
+    a.capture.commit('app', { changes: [note('n1', { approved: 'yes' })], checkpoint: '1' });
+    a.capture.commit('app', { changes: [{ op: 'delete', keys: [{ scheme: 'test-id', value: 'n1' }], type: 'note' }], checkpoint: '2' });
+    const [created, deleted] = a.store.readOutbound(0n, 10);
+    assert.deepEqual(created?.nodes, ['tag/demo', 'approved']);
+    assert.deepEqual(deleted?.nodes, ['tag/demo', 'approved']);
+  });
+
   it('restarts a failing source from its last committed checkpoint: nothing lost, nothing twice', async () => {
     const a = pipeline();
     const source = new MemorySource();

@@ -73,7 +73,7 @@ describe('transactions', () => {
         store.transaction(() => {
           store.appendOutbound([outboundItem(2), outboundItem(3)]);
           store.setCheckpoint('ldap', 'after');
-          store.putCaptured('ldap', 'uid=a', { globalId: 'g', hashes: {}, csns: {}, deleted: false });
+          store.putCaptured('ldap', 'uid=a', { globalId: 'g', hashes: {}, csns: {}, nodes: [], deleted: false });
           throw failure;
         }),
       (error) => error === failure,
@@ -159,6 +159,7 @@ describe('captured objects', () => {
       globalId: 'urn:uuid:1',
       hashes: { cn: 'h1', 'child:42': 'h2', 'attachment:photo.jpg': 'h3' },
       csns: { cn: 'csn-1' },
+      nodes: ['people/all', 'people/approved'],
       deleted: false,
     };
     assert.equal(store.getCaptured('ldap', 'uid=a'), undefined);
@@ -215,7 +216,7 @@ describe('applied objects', () => {
     const clock = new ManualClock(100);
     const store = memoryStore(clock);
     store.putApplied('ldap', { ...live, globalId: 'old', deleted: true });
-    store.putCaptured('ldap', 'uid=x', { globalId: 'old', hashes: {}, csns: {}, deleted: true });
+    store.putCaptured('ldap', 'uid=x', { globalId: 'old', hashes: {}, csns: {}, nodes: [], deleted: true });
     clock.time = 200;
     store.putApplied('ldap', { ...live, globalId: 'recent', deleted: true });
     store.putApplied('couch', { ...live, globalId: 'alive' });

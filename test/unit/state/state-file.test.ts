@@ -79,7 +79,7 @@ describe('durability', () => {
     });
     first.trimOutbound([], 2_000);
     first.appendOutbound([outboundItem(4)]);
-    first.putCaptured('ldap', 'uid=a', { globalId: 'g', hashes: { cn: 'h' }, csns: { cn: 'c' }, deleted: false });
+    first.putCaptured('ldap', 'uid=a', { globalId: 'g', hashes: { cn: 'h' }, csns: { cn: 'c' }, nodes: ['people'], deleted: false });
     first.putApplied('couch', { globalId: 'g', localKey: 'doc', csns: {}, csn: 'c', deleted: true });
     first.setHighWater('sub', 'origin', 99n);
     first.setPeerAck('peer', 4n);
