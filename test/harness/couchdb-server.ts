@@ -28,6 +28,11 @@ export interface CouchServerOptions {
   port?: number;
   /** express-pouchdb's CouchDB-style request log; discarded by default. */
   logPath?: string;
+  /**
+   * Databases that exist before the server serves anyone (a restart that brings its databases
+   * back, as CouchDB's would). Until they are created every other request gets 503.
+   */
+  databases?: readonly string[];
 }
 
 export interface CouchServer {
@@ -51,9 +56,28 @@ export async function createCouchServer(options: CouchServerOptions = {}): Promi
   });
   installFixes(app);
   await app.setPouchDB(createPouchDB());
-  const server = createServer(app);
+  let open = (options.databases ?? []).length === 0;
+  const server = createServer((req, res) => {
+    if (open || req.headers[SETUP_HEADER] !== undefined) {
+      app(req, res);
+      return;
+    }
+    res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"unavailable","reason":"starting"}');
+  });
   await listen(server, port, host);
-  return { url: urlOf(server, host), server, close: () => closeServer(server) };
+  const url = urlOf(server, host);
+  for (const name of options.databases ?? []) await createDatabase(url, name);
+  open = true;
+  return { url, server, close: () => closeServer(server) };
+}
+
+const SETUP_HEADER = 'x-pubsync-harness-setup';
+
+async function createDatabase(url: string, name: string): Promise<void> {
+  const response = await fetch(`${url}/${encodeURIComponent(name)}`, { method: 'PUT', headers: { [SETUP_HEADER]: '1' } });
+  if (response.status !== 201 && response.status !== 412) {
+    throw new Error(`could not create database ${name}: ${response.status} ${await response.text()}`);
+  }
 }
 
 /**
@@ -72,6 +96,46 @@ function installFixes(app: expressPouchDB.App): void {
   replaceRouteHandler(app, 'get', '/:db/_changes', () => changesHandler);
   replaceRouteHandler(app, 'post', '/:db/_changes', () => changesHandler);
   replaceRouteHandler(app, 'put', '/:db/:id(*)', (original) => multipartAwarePut(original));
+  replaceRouteHandler(app, 'post', '/:db/_bulk_docs', (original) => bulkDocsInRequestOrder(original));
+}
+
+/**
+ * CouchDB answers _bulk_docs with one row per document in request order; pouchdb-validation's
+ * bulkDocs wrapper puts the rows of documents a validate_doc_update refused first. Put them back
+ * in request order (rows matched by id; documents without an _id keep the remaining rows' order).
+ */
+function bulkDocsInRequestOrder(original: RequestHandler): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const docs: unknown = (req.body as { docs?: unknown } | undefined)?.docs;
+    if (!Array.isArray(docs)) {
+      original(req, res, next);
+      return;
+    }
+    const ids = docs.map((doc: unknown) => (typeof doc === 'object' && doc !== null ? (doc as { _id?: unknown })._id : undefined));
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => send(reorderBulkRows(body, ids));
+    original(req, res, next);
+  };
+}
+
+function reorderBulkRows(body: unknown, ids: readonly unknown[]): unknown {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : typeof body === 'string' ? body : undefined;
+  if (text === undefined) return body;
+  let rows: unknown;
+  try {
+    rows = JSON.parse(text);
+  } catch {
+    return body;
+  }
+  if (!Array.isArray(rows) || rows.length !== ids.length) return body;
+  const remaining = [...(rows as { id?: unknown }[])];
+  const take = (id: unknown): unknown => {
+    const at = id === undefined ? -1 : remaining.findIndex((row) => row.id === id);
+    return remaining.splice(at >= 0 ? at : 0, 1)[0];
+  };
+  const byId = ids.map((id) => (id === undefined ? undefined : take(id)));
+  const ordered = byId.map((row) => row ?? remaining.shift());
+  return Buffer.from(JSON.stringify(ordered));
 }
 
 interface RouteLayer {
@@ -254,6 +318,7 @@ async function main(): Promise<void> {
       port: { type: 'string', default: '0' },
       host: { type: 'string', default: '127.0.0.1' },
       log: { type: 'string' },
+      db: { type: 'string', multiple: true },
       dir: { type: 'string' },
     },
   });
@@ -261,7 +326,12 @@ async function main(): Promise<void> {
     throw new Error('--dir needs pouchdb-adapter-leveldb, which is not installed: only in-memory databases are available');
   }
   keepRunningOnUncaughtErrors();
-  const { url } = await createCouchServer({ host: values.host, port: Number(values.port), logPath: values.log });
+  const { url } = await createCouchServer({
+    host: values.host,
+    port: Number(values.port),
+    logPath: values.log,
+    databases: values.db ?? [],
+  });
   process.stdout.write(`${JSON.stringify({ ready: true, url })}\n`);
 }
 

@@ -85,15 +85,17 @@ async function startEmbedded(timeoutMs: number): Promise<CouchDb> {
     async restart() {
       if (stopped) throw new Error('restart() after stop()');
       await running.proc.stop();
-      running = await launch(workDir, Number(port), timeoutMs);
-      for (const name of created) await createDatabaseNamed(running.url, name);
+      // The databases are created before the new server serves anyone: a client reconnecting
+      // during the restart must never find them missing.
+      running = await launch(workDir, Number(port), timeoutMs, created);
     },
   };
 }
 
 /** Starts couchdb-server.ts; ready = its ready line on stdout AND a CouchDB welcome on GET /. */
-async function launch(workDir: string, port: number, timeoutMs: number): Promise<Running> {
+async function launch(workDir: string, port: number, timeoutMs: number, databases: readonly string[] = []): Promise<Running> {
   const args = ['--import', TSX_LOADER, SERVER_SCRIPT, '--host', HOST, '--port', String(port), '--log', join(workDir, 'couchdb.log')];
+  for (const name of databases) args.push('--db', name);
   const proc = startProcess(process.execPath, args, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let announced: string | undefined;
   try {

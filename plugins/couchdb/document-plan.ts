@@ -1,0 +1,146 @@
+import type { ApplyOutcome, Entry, Origin } from 'pubsync/plugin-api';
+import { ErrorCodes } from 'pubsync/plugin-api';
+import type { AttachmentStub, CouchDoc, CurrentDoc } from './couch-client.js';
+import { metaOf, propertyOf, type DocumentLayout, type PubsyncMeta } from './mapping.js';
+
+/** What the sink will do with one operation, decided against the document's current revision. */
+export type DocumentPlan =
+  | { readonly kind: 'write'; readonly doc: CouchDoc }
+  | { readonly kind: 'done'; readonly outcome: ApplyOutcome };
+
+export interface PlanInput {
+  readonly id: string;
+  readonly entry: Entry;
+  readonly fields: readonly string[];
+  readonly current: CurrentDoc;
+  readonly layout: DocumentLayout;
+  /** This daemon: recorded in the metadata as the last writer. */
+  readonly writer: { readonly replica: number; readonly jid?: string };
+}
+
+/** The metadata as this sink writes it: PubsyncMeta plus attachment digests and the last writer. */
+interface WrittenMeta extends PubsyncMeta {
+  readonly attachments?: Readonly<Record<string, string>>;
+  readonly writtenBy?: { readonly replica: number; readonly jid?: string };
+}
+
+/**
+ * Builds the next revision of a document from its current one: only the fields the operation
+ * names are written, and a field whose CSN in the document's metadata is newer than the entry's
+ * is kept (per-field last writer wins, which is also how a 409 is merged after the re-read).
+ * Everything else the document holds is left as it is.
+ */
+export function planDocument(input: PlanInput): DocumentPlan {
+  const { id, entry, current, layout } = input;
+  if (entry.deleted) {
+    if (current.state !== 'live') return done({ status: 'skipped', reason: 'already deleted' });
+    const meta: WrittenMeta = { ...metaBase(entry.id, entry.csn, entry.origin, input.writer), fields: {} };
+    return { kind: 'write', doc: { _id: id, _rev: current.rev, _deleted: true, [layout.metaField]: toJson(meta) } };
+  }
+
+  const base: CouchDoc = current.state === 'live' ? withoutVolatile(current.doc) : { _id: id };
+  const before = metaOf(base, layout) as WrittenMeta | undefined;
+  const sameObject = before?.id === entry.id;
+  const fieldCsns: Record<string, string> = sameObject ? { ...before.fields } : {};
+  const next: Record<string, unknown> = { ...base };
+  const reserved = new Set([layout.typeField, layout.tagsField, layout.metaField]);
+
+  for (const name of input.fields) {
+    // child:<id> and attachment:<name> are parts of the object, not document properties.
+    if (reserved.has(name) || name.startsWith('_') || name.startsWith('child:') || name.startsWith('attachment:')) continue;
+    const field = entry.fields.find((candidate) => candidate.name === name);
+    const theirs = fieldCsns[name];
+    const ours = field?.csn ?? entry.csn;
+    if (theirs !== undefined && theirs > ours) continue;
+    if (field) next[name] = propertyOf(field);
+    else delete next[name];
+    fieldCsns[name] = ours;
+  }
+  next[layout.typeField] = entry.type;
+  if (entry.tags.length > 0) next[layout.tagsField] = [...entry.tags];
+  else delete next[layout.tagsField];
+
+  const attachments = planAttachments(entry, base, before);
+  if ('outcome' in attachments) return done(attachments.outcome);
+  if (Object.keys(attachments.stubs).length > 0) next['_attachments'] = attachments.stubs;
+  else delete next['_attachments'];
+
+  const meta: WrittenMeta = {
+    ...metaBase(entry.id, entry.csn, entry.origin, input.writer),
+    fields: fieldCsns,
+    ...(Object.keys(attachments.digests).length > 0 ? { attachments: attachments.digests } : {}),
+  };
+  next[layout.metaField] = toJson(meta);
+
+  if (current.state === 'live' && sameContent(next, base)) return done({ status: 'skipped', reason: 'unchanged' });
+  if (current.state === 'live') next['_rev'] = current.rev;
+  else delete next['_rev'];
+  return { kind: 'write', doc: next as CouchDoc };
+}
+
+function planAttachments(
+  entry: Extract<Entry, { deleted: false }>,
+  base: CouchDoc,
+  before: WrittenMeta | undefined,
+): { stubs: Record<string, AttachmentStub>; digests: Record<string, string> } | { outcome: ApplyOutcome } {
+  const stubs: Record<string, AttachmentStub> = {};
+  const digests: Record<string, string> = {};
+  for (const attachment of entry.attachments) {
+    const existing = base._attachments?.[attachment.name];
+    const unchanged = existing !== undefined && before?.attachments?.[attachment.name] === attachment.sha256;
+    if (unchanged) stubs[attachment.name] = existing;
+    else if (attachment.data) {
+      stubs[attachment.name] = {
+        content_type: attachment.contentType,
+        data: Buffer.from(attachment.data).toString('base64'),
+      };
+    } else {
+      return {
+        outcome: {
+          status: 'rejected',
+          code: ErrorCodes.COUCHDB_ATTACHMENT_BY_REFERENCE,
+          reason: `attachment ${attachment.name} (${attachment.length} bytes) came by reference (${attachment.href ?? 'no href'}); this sink writes only inline attachments: raise the daemon's inline attachment limit`,
+          details: { attachment: attachment.name, length: attachment.length, sha256: attachment.sha256 },
+        },
+      };
+    }
+    digests[attachment.name] = attachment.sha256;
+  }
+  return { stubs, digests };
+}
+
+function metaBase(id: string, csn: string, origin: Origin, writer: PlanInput['writer']): Omit<WrittenMeta, 'fields'> {
+  return { id, csn, origin: { jid: origin.jid, replica: origin.replica }, writtenBy: { ...writer } };
+}
+
+/** Properties CouchDB adds on read that are not part of the document's content. */
+function withoutVolatile(doc: CouchDoc): CouchDoc {
+  const copy: Record<string, unknown> = { ...doc };
+  delete copy['_conflicts'];
+  delete copy['_revisions'];
+  delete copy['_revs_info'];
+  delete copy['_deleted_conflicts'];
+  return copy as CouchDoc;
+}
+
+function sameContent(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  const { _rev: _a, ...restA } = a;
+  const { _rev: _b, ...restB } = b;
+  return stableJson(restA) === stableJson(restB);
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    typeof inner === 'object' && inner !== null && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : inner,
+  );
+}
+
+function toJson(meta: WrittenMeta): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
+}
+
+function done(outcome: ApplyOutcome): DocumentPlan {
+  return { kind: 'done', outcome };
+}
