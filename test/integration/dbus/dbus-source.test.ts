@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { MemoryPluginState, createTestContext, instantiate, objectEntry } from 'pubsync/testing';
 import { startDbus, type DbusDaemon } from '../../harness/dbus.js';
 import { dbusSink } from '../../../plugins/dbus/index.js';
 import { dbusSendCall, dbusSendSignal, gdbusCall, gdbusEmit, startNotesApp, type NotesApp } from './notes-app-process.js';
 import { appOptions, fieldValues, idOf, runSource, type RunningSource } from './source-run.js';
 
+const execFileAsync = promisify(execFile);
 let counter = 0;
 const uniqueId = (label: string): string => `${label}-${process.pid}-${++counter}`;
 
@@ -180,5 +183,95 @@ describe('dbus source and foreign senders (app that does not signal)', () => {
     await gdbusCall(dbus.address, 'Delete', id);
     await dbusSendSignal(dbus.address, id, 'whatever');
     await source.waitFor(`a delete of ${id}`, (c) => c.op === 'delete' && idOf(c) === id);
+  });
+});
+
+describe('dbus source when the app or the bus is away', () => {
+  it('waits for an app that is not there yet, and scans it when it takes its name', async () => {
+    const dbus = await startDbus();
+    const cleanups: (() => Promise<void>)[] = [() => dbus.stop()];
+    try {
+      const data = join(dbus.dir, 'notes');
+      const seeded = await startNotesApp(dbus.address, data, ['--no-signals']);
+      const id = uniqueId('there-before');
+      await gdbusCall(dbus.address, 'Put', id, "{'title': <'old'>}");
+      await seeded.stop();
+
+      const source = await runSource(dbus.address, new MemoryPluginState(), undefined);
+      cleanups.push(() => source.stop());
+      const app = await startNotesApp(dbus.address, data);
+      cleanups.push(() => app.stop());
+      await source.waitForUpsert(id);
+    } finally {
+      // Newest first: the source and the app before the bus they are on.
+      for (const cleanup of cleanups.reverse()) await cleanup();
+    }
+  });
+
+  it('ends with NotConnectedError when the bus goes away', async () => {
+    const dbus = await startDbus();
+    const app = await startNotesApp(dbus.address, join(dbus.dir, 'notes'));
+    try {
+      const source = await runSource(dbus.address, new MemoryPluginState(), undefined);
+      const id = uniqueId('before-loss');
+      await gdbusCall(dbus.address, 'Put', id, "{'title': <'x'>}");
+      await source.waitForUpsert(id);
+      await dbus.stop();
+      await assert.rejects(
+        source.waitFor('the end', () => false, 10_000),
+        (error: Error) => {
+          const cause = error.cause as { code?: string; kind?: string } | undefined;
+          assert.equal(cause?.code, 'PUBSYNC_ERR_DBUS_UNAVAILABLE', `got ${String(error.cause)}`);
+          assert.equal(cause?.kind, 'not-connected');
+          return true;
+        },
+      );
+    } finally {
+      await app.stop();
+      await dbus.stop();
+    }
+  });
+});
+
+describe('dbus source with objects carried in the signal (objectFrom: signal)', () => {
+  let dbus: DbusDaemon;
+  let app: NotesApp;
+  let source: RunningSource;
+
+  before(async () => {
+    dbus = await startDbus();
+    app = await startNotesApp(dbus.address, join(dbus.dir, 'notes'), ['--no-signals', '--signal-fields']);
+    source = await runSource(dbus.address, new MemoryPluginState(), undefined, {
+      signal: 'ObjectUpdated',
+      objectFrom: 'signal',
+    });
+  });
+  after(async () => {
+    await source?.stop().catch(() => undefined);
+    await app?.stop();
+    await dbus?.stop();
+  });
+
+  it("captures the app's puts and deletes from the signal's fields", async () => {
+    const id = uniqueId('carried');
+    await gdbusCall(dbus.address, 'Put', id, "{'title': <'in the signal'>, 'n': <int64 5>}");
+    const change = await source.waitForUpsert(id);
+    assert.deepEqual(fieldValues(change, 'title'), ['in the signal']);
+    assert.deepEqual(fieldValues(change, 'n'), [5n]);
+    await gdbusCall(dbus.address, 'Delete', id);
+    await source.waitFor(`a delete of ${id}`, (c) => c.op === 'delete' && idOf(c) === id);
+  });
+
+  it('takes the object from a foreign gdbus emit without calling Get', async () => {
+    // The app has no such note, so only the signal's own fields can produce this upsert.
+    const id = uniqueId('only-in-signal');
+    await execFileAsync(
+      'gdbus',
+      ['emit', '--session', '--object-path', '/org/pubsync/Notes', '--signal', 'org.pubsync.Notes.ObjectUpdated', 'note', id, 'put', "{'title': <'from gdbus emit'>}"],
+      { env: dbus.env },
+    );
+    const change = await source.waitForUpsert(id);
+    assert.deepEqual(fieldValues(change, 'title'), ['from gdbus emit']);
+    await assert.rejects(gdbusCall(dbus.address, 'Get', id), /NotFound/);
   });
 });

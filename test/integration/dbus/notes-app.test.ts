@@ -75,8 +75,8 @@ describe('example dbus-notes-app', () => {
 
   it('keeps its notes on disk across a restart', async () => {
     await gdbusCall(dbus.address, 'Put', 'kept', "{'title': <'still here'>, 'n': <int64 -9007199254740993>}");
-    const file = JSON.parse(await readFile(join(data, 'notes.json'), 'utf8')) as { notes: Record<string, unknown> };
-    assert.ok('kept' in file.notes, 'the note is in notes.json');
+    const file = JSON.parse(await readFile(join(data, 'kept.note.json'), 'utf8')) as { fields: Record<string, unknown> };
+    assert.deepEqual(Object.keys(file.fields).sort(), ['n', 'title'], 'the note is in its own file');
     await app.stop();
     app = await startNotesApp(dbus.address, data);
     const got = await gdbusCall(dbus.address, 'Get', 'kept');

@@ -1,4 +1,4 @@
-import { BatchCollector, MemoryPluginState, createTestContext, instantiate } from 'pubsync/testing';
+import { BatchCollector, createTestContext, instantiate, type MemoryPluginState } from 'pubsync/testing';
 import type { SourceChange, UpsertChange } from '../../../src/plugin-api/index.js';
 import { dbusSource } from '../../../plugins/dbus/index.js';
 import { APP } from './notes-app-process.js';
