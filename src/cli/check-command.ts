@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/index.js';
+import { configProblemsError, loadConfig } from '../config/index.js';
 import { loadConfiguredPlugins, planInstances } from '../plugin-host/index.js';
-import { isSyncError } from '../errors/index.js';
+import { ErrorCodes, isSyncError } from '../errors/index.js';
+import { checkStylesheets } from '../transform/check-stylesheets.js';
 import { ExitCode } from './exit-codes.js';
 
 export function registerCheckCommand(program: Command): void {
@@ -19,6 +20,8 @@ async function check(file: string): Promise<number> {
     const loaded = await loadConfig(file);
     // Plugins are loaded and every instance's options validated, as `pubsync run` would before starting.
     await planInstances(await loadConfiguredPlugins(loaded), loaded);
+    const stylesheetProblems = await checkStylesheets(loaded);
+    if (stylesheetProblems.length > 0) throw configProblemsError(file, stylesheetProblems, ErrorCodes.TRANSFORM_COMPILE_FAILED);
     const { sources, sinks, nodes, subscriptions } = loaded.config;
     process.stdout.write(
       `${file}: OK (${sources.length} sources, ${sinks.length} sinks, ${nodes.length} nodes, ${subscriptions.length} subscriptions)\n`,

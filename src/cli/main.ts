@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerCheckCommand } from './check-command.js';
+import { registerTransformCommand } from './transform-command.js';
 import { ExitCode } from './exit-codes.js';
 
 const require = createRequire(import.meta.url);
@@ -12,6 +13,7 @@ const program = new Command('pubsync')
   .version(version, '-V, --version');
 
 registerCheckCommand(program);
+registerTransformCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,79 @@
+/**
+ * Cost of XSLT transforms per entry: each entry in its own call vs batches of 100 in one call,
+ * for the identity stylesheet (the baseline: serialize + worker round trip + parse) and the
+ * LDAP-to-contact mapping. Also the first (cold) compile and the cache hit after a restart.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseFeed } from '../src/format/index.js';
+import type { Entry } from '../src/format/model.js';
+import { objectEntry } from '../src/testing/entries.js';
+import { createXsltTransform, SefCompiler, XsltWorkerPool } from '../src/transform/index.js';
+import type { BenchFigure, Benchmark } from './bench-api.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const ENTRIES = 2_000;
+const BATCH = 100;
+
+/** `count` copies of the fixture's person, each a distinct object (own id and CSN). */
+function people(count: number, template: Entry): Entry[] {
+  return Array.from({ length: count }, (_, i) =>
+    objectEntry({ type: template.type, keys: template.keys, fields: template.deleted ? [] : template.fields, title: `Person ${i}` }),
+  );
+}
+
+async function perEntryMs(stylesheet: string, entries: readonly Entry[], batch: number, compiler: SefCompiler, pool: XsltWorkerPool): Promise<number> {
+  const transform = createXsltTransform({ stylesheet: join(root, 'transforms', stylesheet), compiler, pool });
+  await transform.start();
+  const signal = new AbortController().signal;
+  // Warm-up: worker start and JIT are not what is measured.
+  await transform.apply(entries.slice(0, batch), signal);
+  const start = performance.now();
+  for (let i = 0; i < entries.length; i += batch) await transform.apply(entries.slice(i, i + batch), signal);
+  return (performance.now() - start) / entries.length;
+}
+
+export const benchmark: Benchmark = {
+  name: 'xslt',
+  async run(): Promise<readonly BenchFigure[]> {
+    const fixture = await readFile(join(root, 'test/fixtures/transforms/ldap-person-to-contact/input.xml'), 'utf8');
+    const person = parseFeed(fixture).entries[0] as Entry;
+    const cacheDir = await mkdtemp(join(tmpdir(), 'pubsync-bench-xslt-'));
+    const pool = new XsltWorkerPool({ timeoutMs: 60_000 });
+    try {
+      const figures: BenchFigure[] = [];
+      const t0 = performance.now();
+      await new SefCompiler({ cacheDir }).compile(join(root, 'transforms/ldap-person-to-contact.xsl'));
+      const cold = performance.now() - t0;
+      const t1 = performance.now();
+      await new SefCompiler({ cacheDir }).compile(join(root, 'transforms/ldap-person-to-contact.xsl'));
+      const warm = performance.now() - t1;
+      figures.push({ scenario: 'compile ldap-person-to-contact.xsl, cold (xslt3 child process)', value: cold, unit: 'ms' });
+      figures.push({
+        scenario: 'compile ldap-person-to-contact.xsl, cache hit after restart',
+        value: warm,
+        unit: 'ms',
+        baseline: { scenario: 'cold compile', value: cold, ratio: warm / cold },
+      });
+
+      const compiler = new SefCompiler({ cacheDir });
+      const entries = people(ENTRIES, person);
+      const identityBatch = await perEntryMs('identity.xsl', entries, BATCH, compiler, pool);
+      const identitySingle = await perEntryMs('identity.xsl', entries.slice(0, 500), 1, compiler, pool);
+      const mapBatch = await perEntryMs('ldap-person-to-contact.xsl', entries, BATCH, compiler, pool);
+      const mapSingle = await perEntryMs('ldap-person-to-contact.xsl', entries.slice(0, 500), 1, compiler, pool);
+      const base = { scenario: `identity.xsl, batches of ${BATCH}`, value: identityBatch };
+      figures.push({ scenario: `identity.xsl, batches of ${BATCH} (${ENTRIES} entries)`, value: identityBatch, unit: 'ms/entry' });
+      figures.push({ scenario: 'identity.xsl, one entry per call (500 entries)', value: identitySingle, unit: 'ms/entry', baseline: { ...base, ratio: identitySingle / identityBatch } });
+      figures.push({ scenario: `ldap-person-to-contact.xsl, batches of ${BATCH} (${ENTRIES} entries)`, value: mapBatch, unit: 'ms/entry', baseline: { ...base, ratio: mapBatch / identityBatch } });
+      figures.push({ scenario: 'ldap-person-to-contact.xsl, one entry per call (500 entries)', value: mapSingle, unit: 'ms/entry', baseline: { ...base, ratio: mapSingle / identityBatch } });
+      figures.push({ scenario: `ldap-person-to-contact.xsl, batches of ${BATCH}`, value: 1000 / mapBatch, unit: 'entries/s' });
+      return figures;
+    } finally {
+      await pool.close();
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  },
+};
