@@ -28,6 +28,10 @@ export const ErrorCodes = {
   /** A stylesheet uses something the transform sandbox refuses (doc(), unparsed-text(), xsl:result-document...). */
   TRANSFORM_SANDBOX: 'PUBSYNC_ERR_TRANSFORM_SANDBOX',
   SHUTDOWN: 'PUBSYNC_ERR_SHUTDOWN',
+  /** The D-Bus bus or the app's well-known name is not reachable: the host retries (the sink pauses). */
+  DBUS_UNAVAILABLE: 'PUBSYNC_ERR_DBUS_UNAVAILABLE',
+  /** A D-Bus method call failed for a reason other than a refused record (e.g. a malformed reply). */
+  DBUS_CALL_FAILED: 'PUBSYNC_ERR_DBUS_CALL_FAILED',
   /** The XMPP stream is down (pending requests fail at once with this). */
   XMPP_DISCONNECTED: 'PUBSYNC_ERR_XMPP_DISCONNECTED',
   /** The server or a peer answered a request with a stanza error. */

@@ -1,5 +1,6 @@
 import { plugins as couchdb } from '../../plugins/couchdb/index.js';
 import { plugins as dbus } from '../../plugins/dbus/index.js';
+import { plugins as ldap } from '../../plugins/ldap/index.js';
 import type { AnyPluginDefinition } from './plugin-registry.js';
 
 /**
@@ -12,4 +13,4 @@ import type { AnyPluginDefinition } from './plugin-registry.js';
  *
  * Built-ins go through the same checks as third-party plugins when they are registered.
  */
-export const builtinPlugins: readonly AnyPluginDefinition[] = [...couchdb, ...dbus];
+export const builtinPlugins: readonly AnyPluginDefinition[] = [...couchdb, ...dbus, ...ldap];

@@ -1,0 +1,296 @@
+import {
+  ErrorCodes,
+  NotConnectedError,
+  type ApplyOutcome,
+  type Entry,
+  type Field,
+  type ObjectEntry,
+  type PluginContext,
+  type PluginStore,
+  type Sink,
+  type SinkOperation,
+} from '../../src/plugin-api/index.js';
+import { normalizeDn, parentOf, rdnOf } from './accesslog-record.js';
+import type { SinkOptions } from './config.js';
+import { escapeDnValue } from './filter-escape.js';
+import { LdapResultError, openLdapClient, type LdapClient, type LdapEntry, type LdapModification, type RawAttribute } from './ldap-client.js';
+import { DN_KEY, baseName, isWritable } from './mapping.js';
+import { isTransientResult } from './protocol/result-codes.js';
+import { SCHEMA_TYPE, missingNames, namesOfEntry, namesOfSchemaEntry, readSubschema, type SchemaNames } from './schema.js';
+
+const NO_SUCH_OBJECT = 32;
+const ALREADY_EXISTS = 68;
+/** noSuchAttribute, attributeOrValueExists: a value delta the server's matching rules disagree with. */
+const VALUE_CONFLICTS = new Set([16, 20]);
+
+/**
+ * Applies entries to a directory as the replicator DN (whose writes the LDAP source does not
+ * capture again). Only the fields the core names are written, and of those only the attributes
+ * whose values differ: a minimal modify, not a rewrite. The DN comes from config (an RDN
+ * attribute and a parent) or from the entry's ldap-dn key.
+ */
+export class LdapSink implements Sink {
+  readonly #options: SinkOptions;
+  readonly #store: PluginStore;
+  readonly #context: PluginContext;
+  #client: Promise<LdapClient> | undefined;
+  #schema: Promise<SchemaNames> | undefined;
+
+  constructor(options: SinkOptions, context: PluginContext) {
+    this.#options = options;
+    this.#context = context;
+    this.#store = context.store();
+  }
+
+  async apply(batch: readonly SinkOperation[], _signal: AbortSignal): Promise<readonly ApplyOutcome[]> {
+    if (batch.length === 0) return [];
+    let client = await this.#connect();
+    if (!client.open) {
+      // The server closed the connection while idle (a restart): reconnect before the first write.
+      this.#client = undefined;
+      client = await this.#connect();
+    }
+    const outcomes: ApplyOutcome[] = [];
+    try {
+      for (const operation of batch) outcomes.push(await this.#applyOne(client, operation));
+    } catch (error) {
+      // A lost connection fails the call (the core retries it; apply is idempotent); reconnect next time.
+      if (error instanceof NotConnectedError) this.#client = undefined;
+      throw error;
+    }
+    return outcomes;
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await (await client?.catch(() => undefined))?.close();
+  }
+
+  #connect(): Promise<LdapClient> {
+    const { url, bindDn, password, timeoutMs } = this.#options;
+    this.#client ??= openLdapClient({ url, bindDn, password, timeoutMs });
+    const client = this.#client;
+    client.catch(() => {
+      if (this.#client === client) this.#client = undefined;
+    });
+    return client;
+  }
+
+  async #applyOne(client: LdapClient, operation: SinkOperation): Promise<ApplyOutcome> {
+    if (operation.entry.type === SCHEMA_TYPE) return this.#compareSchema(client, operation.entry);
+    try {
+      if (this.#options.checkSchema && !operation.entry.deleted) await this.#checkSchema(client, operation);
+      return operation.entry.deleted
+        ? await this.#delete(client, operation.entry, operation.localKey)
+        : await this.#upsert(client, operation.entry, operation.fields, operation.localKey);
+    } catch (error) {
+      if (error instanceof LdapResultError && !isTransientResult(error.resultCode)) {
+        return { status: 'rejected', code: ErrorCodes.LDAP_REJECTED, reason: error.message, details: error.details };
+      }
+      if (error instanceof EntryRefused) {
+        return { status: 'rejected', code: ErrorCodes.LDAP_REJECTED, reason: error.message, details: { id: operation.entry.id } };
+      }
+      throw error;
+    }
+  }
+
+  /** A published schema is compared with this server's, never written into the directory. */
+  async #compareSchema(client: LdapClient, entry: Entry): Promise<ApplyOutcome> {
+    if (entry.deleted || !this.#options.checkSchema) return { status: 'skipped', reason: 'schema entries are not written to the directory' };
+    const missing = missingNames(await this.#localSchema(client), namesOfSchemaEntry(entry));
+    const count = missing.attributeTypes.length + missing.objectClasses.length;
+    if (count === 0) return { status: 'skipped', reason: "the origin's schema holds nothing this server lacks" };
+    this.#context.logger.warn({ missing }, "the origin's schema has definitions this server lacks");
+    const list = [...missing.attributeTypes, ...missing.objectClasses].join(', ');
+    return { status: 'skipped', reason: `${count} definitions of the origin's schema are missing here: ${list}` };
+  }
+
+  /** Refuses an entry naming attribute types or object classes unknown here, before any write. */
+  async #checkSchema(client: LdapClient, operation: SinkOperation): Promise<void> {
+    const schema = await this.#localSchema(client);
+    const { entry } = operation;
+    if (entry.deleted) return;
+    const types = operation.fields.map((name) => baseName(this.#attributeOf(name)));
+    const classes = entry.fields
+      .filter((field) => this.#attributeOf(field.name).toLowerCase() === 'objectclass')
+      .flatMap((field) => (field.values as readonly unknown[]).map((v) => textOf(v).toLowerCase()));
+    const unknownTypes = types.filter((type) => !schema.attributeTypes.has(type));
+    const unknownClasses = classes.filter((name) => !schema.objectClasses.has(name));
+    if (unknownTypes.length + unknownClasses.length > 0) {
+      const parts = [
+        ...(unknownTypes.length > 0 ? [`attribute types ${unknownTypes.join(', ')}`] : []),
+        ...(unknownClasses.length > 0 ? [`object classes ${unknownClasses.join(', ')}`] : []),
+      ];
+      throw new EntryRefused(`entry ${entry.id} uses ${parts.join(' and ')} unknown to the schema of ${this.#options.url}`);
+    }
+  }
+
+  #localSchema(client: LdapClient): Promise<SchemaNames> {
+    this.#schema ??= readSubschema(client).then((entry) => {
+      if (entry === undefined) throw new Error(`no readable subschema subentry on ${this.#options.url}`);
+      return namesOfEntry(entry);
+    });
+    const schema = this.#schema;
+    schema.catch(() => {
+      if (this.#schema === schema) this.#schema = undefined;
+    });
+    return schema;
+  }
+
+  async #delete(client: LdapClient, entry: Entry, localKey: string | undefined): Promise<ApplyOutcome> {
+    const dn = localKey ?? (await this.#store.get(storeKey(entry.id))) ?? keyDn(entry);
+    if (dn === undefined) return { status: 'skipped', reason: 'no local entry is known for this id' };
+    try {
+      await client.delete(dn);
+    } catch (error) {
+      if (!(error instanceof LdapResultError && error.resultCode === NO_SUCH_OBJECT)) throw error;
+      await this.#store.delete(storeKey(entry.id));
+      return { status: 'skipped', reason: `${dn} does not exist` };
+    }
+    await this.#store.delete(storeKey(entry.id));
+    return { status: 'applied', localKey: dn };
+  }
+
+  async #upsert(client: LdapClient, entry: ObjectEntry, names: readonly string[], localKey: string | undefined): Promise<ApplyOutcome> {
+    const dn = this.#dnOf(entry);
+    const known = localKey ?? (await this.#store.get(storeKey(entry.id)));
+    if (known !== undefined && normalizeDn(known) !== normalizeDn(dn)) await this.#rename(client, known, dn);
+    const current = await read(client, dn);
+    if (current === undefined) {
+      try {
+        await client.add(dn, this.#attributes(entry, entry.fields.map((field) => field.name)));
+      } catch (error) {
+        // Created meanwhile (or by an earlier try of this batch): fall through to a modify.
+        if (!(error instanceof LdapResultError && error.resultCode === ALREADY_EXISTS)) throw error;
+        await this.#modify(client, dn, entry, names, await read(client, dn));
+      }
+    } else {
+      await this.#modify(client, dn, entry, names, current);
+    }
+    // Only for tombstones that come without a local key: skip the durable write when the core knows it.
+    if (localKey !== dn) await this.#store.put(storeKey(entry.id), dn);
+    return { status: 'applied', localKey: dn };
+  }
+
+  async #rename(client: LdapClient, from: string, to: string): Promise<void> {
+    const newSuperior = normalizeDn(parentOf(from)) === normalizeDn(parentOf(to)) ? undefined : parentOf(to);
+    try {
+      await client.modifyDn(from, rdnOf(to), {
+        deleteOldRdn: this.#options.deleteOldRdn,
+        ...(newSuperior === undefined ? {} : { newSuperior }),
+      });
+    } catch (error) {
+      // The old entry is gone: the upsert creates the new one.
+      if (!(error instanceof LdapResultError && error.resultCode === NO_SUCH_OBJECT)) throw error;
+    }
+  }
+
+  async #modify(client: LdapClient, dn: string, entry: ObjectEntry, names: readonly string[], current: LdapEntry | undefined): Promise<void> {
+    const have = new Map((current?.attributes ?? []).map((a) => [a.type.toLowerCase(), a.values]));
+    const replaces: LdapModification[] = [];
+    const deltas: LdapModification[] = [];
+    for (const name of new Set(names)) {
+      const type = this.#attributeOf(name);
+      if (!isWritable(type)) continue;
+      const field = entry.fields.find((f) => f.name === name);
+      const values = field ? valuesOf(field) : [];
+      const existing = have.get(type.toLowerCase()) ?? [];
+      if (sameValues(values, existing)) continue;
+      replaces.push({ operation: 'replace', type, values });
+      deltas.push(...valueDelta(type, existing, values));
+    }
+    if (replaces.length === 0) return;
+    try {
+      // Value by value: a group gaining one member sends that member, not the whole list.
+      await client.modify(dn, deltas);
+    } catch (error) {
+      // The entry changed since it was read (a value already gone or back): replace instead.
+      if (!(error instanceof LdapResultError && VALUE_CONFLICTS.has(error.resultCode))) throw error;
+      await client.modify(dn, replaces);
+    }
+  }
+
+  #attributes(entry: ObjectEntry, names: readonly string[]): RawAttribute[] {
+    return entry.fields
+      .filter((field) => names.includes(field.name) && field.values.length > 0 && isWritable(this.#attributeOf(field.name)))
+      .map((field) => ({ type: this.#attributeOf(field.name), values: valuesOf(field) }));
+  }
+
+  #attributeOf(fieldName: string): string {
+    return this.#options.attributeMap[fieldName] ?? fieldName;
+  }
+
+  #dnOf(entry: ObjectEntry): string {
+    const rule = this.#options.dn;
+    if (rule === undefined) {
+      const dn = keyDn(entry);
+      if (dn === undefined) throw new EntryRefused(`entry ${entry.id} has no ${DN_KEY} key and the sink has no dn rule`);
+      return dn;
+    }
+    const wanted = rule.rdnAttribute.toLowerCase();
+    const field = entry.fields.find((f) => this.#attributeOf(f.name).toLowerCase() === wanted);
+    const value = field?.values[0];
+    if (field === undefined || value === undefined) {
+      throw new EntryRefused(`entry ${entry.id} has no value for the RDN attribute ${rule.rdnAttribute}`);
+    }
+    return `${rule.rdnAttribute}=${escapeDnValue(textOf(value))},${rule.parentDn}`;
+  }
+}
+
+/** A record the sink refuses before asking the server (no DN can be made for it). */
+class EntryRefused extends Error {
+  override readonly name = 'EntryRefused';
+}
+
+function storeKey(id: string): string {
+  return `dn:${id}`;
+}
+
+function keyDn(entry: Entry): string | undefined {
+  return entry.keys.find((key) => key.scheme === DN_KEY)?.value;
+}
+
+async function read(client: LdapClient, dn: string): Promise<LdapEntry | undefined> {
+  let found: LdapEntry | undefined;
+  try {
+    for await (const entry of client.search({ base: dn, scope: 'base', filter: '(objectClass=*)', attributes: ['*'] })) found ??= entry;
+  } catch (error) {
+    if (error instanceof LdapResultError && error.resultCode === NO_SUCH_OBJECT) return undefined;
+    throw error;
+  }
+  return found;
+}
+
+function valuesOf(field: Field): Buffer[] {
+  return (field.values as readonly unknown[]).map((value) => (value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(textOf(value))));
+}
+
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'bigint' || typeof value === 'number') return String(value);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return JSON.stringify(value);
+}
+
+/** Modifications turning `from` into `to`: deletes and adds of single values; whole-attribute when one side is empty. */
+export function valueDelta(type: string, from: readonly Buffer[], to: readonly Buffer[]): LdapModification[] {
+  if (from.length === 0 || to.length === 0) return [{ operation: 'replace', type, values: [...to] }];
+  const key = (value: Buffer): string => value.toString('base64');
+  const wanted = new Set(to.map(key));
+  const present = new Set(from.map(key));
+  const removed = from.filter((value) => !wanted.has(key(value)));
+  const added = to.filter((value) => !present.has(key(value)));
+  return [
+    ...(removed.length > 0 ? [{ operation: 'delete' as const, type, values: removed }] : []),
+    ...(added.length > 0 ? [{ operation: 'add' as const, type, values: added }] : []),
+  ];
+}
+
+function sameValues(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  const sorted = (list: readonly Buffer[]): string[] => list.map((v) => v.toString('base64')).sort();
+  const [x, y] = [sorted(a), sorted(b)];
+  return x.every((value, i) => value === y[i]);
+}
