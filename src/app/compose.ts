@@ -6,7 +6,8 @@ import { createLogger, type Logger } from '../logging/logger.js';
 import { loadConfiguredPlugins, planInstances, PluginHost, type AnyPluginDefinition } from '../plugin-host/index.js';
 import { openStateStore } from '../state/index.js';
 import { Daemon } from './daemon.js';
-import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore } from './tokens.js';
+import { XmppTransport } from '../transport/xmpp-transport.js';
+import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore, kTransportFactory, type TransportFactory } from './tokens.js';
 
 export interface ComposeOptions {
   readonly logger?: Logger;
@@ -42,5 +43,9 @@ export async function composeFromConfig(loaded: LoadedConfig, options: ComposeOp
   container.register(kStateStore, { useValue: store });
   container.register(kCsnClock, { useValue: clock });
   container.register(kPluginHost, { useValue: host });
+  const { xmpp } = config;
+  const transport: TransportFactory = (receive) =>
+    xmpp ? new XmppTransport({ config: { ...config, xmpp }, store, logger, receive }) : null;
+  container.register(kTransportFactory, { useValue: transport });
   return container.resolve(Daemon);
 }

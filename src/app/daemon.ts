@@ -10,7 +10,8 @@ import { Router } from '../pipeline/router.js';
 import { runSource } from '../pipeline/source-runner.js';
 import type { PluginHost, StopReport } from '../plugin-host/index.js';
 import type { StateStore } from '../state/state-store.js';
-import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore } from './tokens.js';
+import type { Transport } from '../transport/xmpp-transport.js';
+import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore, kTransportFactory, type TransportFactory } from './tokens.js';
 
 /** Attachments up to this size travel inline in the entry. */
 const INLINE_ATTACHMENT_BYTES = 64 * 1024;
@@ -33,7 +34,15 @@ export class Daemon {
     @inject(kStateStore) private readonly store: StateStore,
     @inject(kCsnClock) private readonly clock: CsnClock,
     @inject(kPluginHost) private readonly host: PluginHost,
+    @inject(kTransportFactory) private readonly transportFactory: TransportFactory,
   ) {}
+
+  #transport: Transport | null = null;
+
+  /** The transport, once started (null without an xmpp section). */
+  get transport(): Transport | null {
+    return this.#transport;
+  }
 
   async start(): Promise<void> {
     const { config } = this.loaded;
@@ -76,6 +85,12 @@ export class Daemon {
         }),
       );
     }
+    this.#transport = this.transportFactory((subscription, batch) => this.receive(subscription, batch, this.#controller.signal));
+    if (this.#transport) {
+      const transport = this.#transport;
+      this.onCaptured((entries) => transport.captured(entries.length));
+      await transport.start();
+    }
     this.logger.info({ sources: this.host.sources.length, subscriptions: this.#channels.size }, 'pubsync ready');
   }
 
@@ -95,6 +110,7 @@ export class Daemon {
   async stop(): Promise<StopReport> {
     this.#controller.abort();
     await Promise.allSettled(this.#runners);
+    await this.#transport?.stop();
     await Promise.allSettled([...this.#channels.values()].map((channel) => channel.drain()));
     const report = await this.host.stop();
     this.store.close();

@@ -1,9 +1,11 @@
 import type { InjectionToken } from 'tsyringe';
 import type { LoadedConfig } from '../config/index.js';
 import type { CsnClock } from '../format/index.js';
+import type { Batch } from '../format/model.js';
 import type { Logger } from '../logging/logger.js';
 import type { PluginHost } from '../plugin-host/index.js';
 import type { StateStore } from '../state/state-store.js';
+import type { Transport } from '../transport/xmpp-transport.js';
 
 /** The container's tokens. Every injected parameter names one: no emitted type metadata. */
 export const kConfig: InjectionToken<LoadedConfig> = Symbol('pubsync.config');
@@ -11,3 +13,6 @@ export const kLogger: InjectionToken<Logger> = Symbol('pubsync.logger');
 export const kStateStore: InjectionToken<StateStore> = Symbol('pubsync.state-store');
 export const kCsnClock: InjectionToken<CsnClock> = Symbol('pubsync.csn-clock');
 export const kPluginHost: InjectionToken<PluginHost> = Symbol('pubsync.plugin-host');
+/** Builds the transport once the daemon exists (it hands received batches to the daemon); null for none. */
+export type TransportFactory = (receive: (subscription: string, batch: Batch) => Promise<void>) => Transport | null;
+export const kTransportFactory: InjectionToken<TransportFactory> = Symbol('pubsync.transport-factory');

@@ -62,8 +62,10 @@ const subscriptionConfig = z
     sink: name.describe('the sink (by name) that applies what arrives'),
     transform: z
       .object({
-        stylesheet: z.string().min(1),
+        stylesheet: z.string().min(1).describe('the XSLT 3.0 stylesheet; a relative path resolves against the config file'),
         params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+        timeoutMs: z.number().int().positive().default(5000).describe('a batch transform running longer is stopped and its entries dead-lettered'),
+        maxMemoryMb: z.number().int().min(16).default(256).describe('heap limit of the transform worker'),
       })
       .strict()
       .optional(),
@@ -87,12 +89,12 @@ const xmppConfig = z
     room: z.string().optional().describe('the MUC control room JID, e.g. dataset@conference.example.org'),
     publish: z
       .object({
-        maxEntries: z.number().int().positive().max(10_000).default(200).describe('flush a batch at this many entries'),
-        maxBytes: z.number().int().positive().default(200 * 1024).describe('bytes of one item (one feed); capped below stanzaLimit'),
+        maxEntries: z.number().int().positive().max(10_000).default(100).describe('flush a batch at this many entries'),
+        maxBytes: z.number().int().positive().default(64 * 1024).describe('bytes of one item (one feed); capped below stanzaLimit'),
         delayMs: z.number().int().nonnegative().default(20).describe('or this long after the first entry waiting'),
       })
       .strict()
-      .default({ maxEntries: 200, maxBytes: 200 * 1024, delayMs: 20 }),
+      .default({ maxEntries: 100, maxBytes: 64 * 1024, delayMs: 20 }),
     stanzaLimit: z.number().int().min(16 * 1024).default(262144).describe("the server's client-to-server stanza size limit"),
     catchUpPageEntries: z.number().int().positive().max(10_000).default(500).describe('entries per catch-up page'),
   })
