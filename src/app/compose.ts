@@ -7,7 +7,18 @@ import { loadConfiguredPlugins, planInstances, PluginHost, type AnyPluginDefinit
 import { openStateStore } from '../state/index.js';
 import { Daemon } from './daemon.js';
 import { XmppTransport } from '../transport/xmpp-transport.js';
-import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore, kTransportFactory, type TransportFactory } from './tokens.js';
+import { createXsltTransform, resolveStylesheet } from '../transform/index.js';
+import {
+  kConfig,
+  kCsnClock,
+  kLogger,
+  kPluginHost,
+  kStateStore,
+  kTransformFactory,
+  kTransportFactory,
+  type TransformFactory,
+  type TransportFactory,
+} from './tokens.js';
 
 export interface ComposeOptions {
   readonly logger?: Logger;
@@ -47,5 +58,15 @@ export async function composeFromConfig(loaded: LoadedConfig, options: ComposeOp
   const transport: TransportFactory = (receive) =>
     xmpp ? new XmppTransport({ config: { ...config, xmpp }, store, logger, receive }) : null;
   container.register(kTransportFactory, { useValue: transport });
+  const transformOf: TransformFactory = ({ transform }) =>
+    transform &&
+    createXsltTransform({
+      // Relative stylesheet paths are relative to the config file, as `pubsync check` reads them.
+      stylesheet: resolveStylesheet(loaded.file, transform.stylesheet),
+      params: transform.params,
+      timeoutMs: transform.timeoutMs,
+      maxMemoryMb: transform.maxMemoryMb,
+    });
+  container.register(kTransformFactory, { useValue: transformOf });
   return container.resolve(Daemon);
 }

@@ -11,7 +11,18 @@ import { runSource } from '../pipeline/source-runner.js';
 import type { PluginHost, StopReport } from '../plugin-host/index.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Transport } from '../transport/xmpp-transport.js';
-import { kConfig, kCsnClock, kLogger, kPluginHost, kStateStore, kTransportFactory, type TransportFactory } from './tokens.js';
+import type { XsltTransform } from '../transform/index.js';
+import {
+  kConfig,
+  kCsnClock,
+  kLogger,
+  kPluginHost,
+  kStateStore,
+  kTransformFactory,
+  kTransportFactory,
+  type TransformFactory,
+  type TransportFactory,
+} from './tokens.js';
 
 /** Attachments up to this size travel inline in the entry. */
 const INLINE_ATTACHMENT_BYTES = 64 * 1024;
@@ -35,7 +46,10 @@ export class Daemon {
     @inject(kCsnClock) private readonly clock: CsnClock,
     @inject(kPluginHost) private readonly host: PluginHost,
     @inject(kTransportFactory) private readonly transportFactory: TransportFactory,
+    @inject(kTransformFactory) private readonly transformFactory: TransformFactory,
   ) {}
+
+  readonly #transforms: XsltTransform[] = [];
 
   #transport: Transport | null = null;
 
@@ -51,10 +65,17 @@ export class Daemon {
       const sink = this.host.sink(subscription.sink);
       if (!sink) throw new Error(`subscription ${subscription.name}: sink ${subscription.sink} is not running`);
       const logger = this.logger.child({ component: 'inbound', subscription: subscription.name });
+      // Compiled before anything flows: a broken stylesheet stops the start with a config error.
+      const transform = this.transformFactory(subscription);
+      if (transform) {
+        this.#transforms.push(transform);
+        await transform.start();
+      }
       const applier = new Applier({
         subscription: subscription.name,
         sinkName: subscription.sink,
         sink,
+        ...(transform ? { transform } : {}),
         store: this.store,
         serialize: serializeEntry,
         logger,
@@ -112,6 +133,7 @@ export class Daemon {
     await Promise.allSettled(this.#runners);
     await this.#transport?.stop();
     await Promise.allSettled([...this.#channels.values()].map((channel) => channel.drain()));
+    await Promise.allSettled(this.#transforms.map((transform) => transform.close()));
     const report = await this.host.stop();
     this.store.close();
     return report;

@@ -5,6 +5,8 @@ import type { Batch } from '../format/model.js';
 import type { Logger } from '../logging/logger.js';
 import type { PluginHost } from '../plugin-host/index.js';
 import type { StateStore } from '../state/state-store.js';
+import type { SubscriptionConfig } from '../config/schema.js';
+import type { XsltTransform } from '../transform/index.js';
 import type { Transport } from '../transport/xmpp-transport.js';
 
 /** The container's tokens. Every injected parameter names one: no emitted type metadata. */
@@ -16,3 +18,6 @@ export const kPluginHost: InjectionToken<PluginHost> = Symbol('pubsync.plugin-ho
 /** Builds the transport once the daemon exists (it hands received batches to the daemon); null for none. */
 export type TransportFactory = (receive: (subscription: string, batch: Batch) => Promise<void>) => Transport | null;
 export const kTransportFactory: InjectionToken<TransportFactory> = Symbol('pubsync.transport-factory');
+/** Builds a subscription's transform from its config; undefined when it names none. */
+export type TransformFactory = (subscription: SubscriptionConfig) => XsltTransform | undefined;
+export const kTransformFactory: InjectionToken<TransformFactory> = Symbol('pubsync.transform-factory');

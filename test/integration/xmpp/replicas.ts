@@ -20,7 +20,12 @@ export interface ReplicaSpec {
   readonly account: XmppAccount;
   readonly replica: number;
   readonly nodes?: readonly { name: string; members?: string[]; publishers?: string[] }[];
-  readonly subscriptions?: readonly { name: string; node: string; publisher?: string }[];
+  readonly subscriptions?: readonly {
+    name: string;
+    node: string;
+    publisher?: string;
+    transform?: { stylesheet: string; params?: Record<string, string> };
+  }[];
   readonly xmpp?: Record<string, unknown>;
 }
 
