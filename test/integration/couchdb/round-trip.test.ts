@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { ErrorCodes } from '../../../src/errors/index.js';
 import { startCouchDb, type CouchDb } from '../../harness/couchdb.js';
 import { testDatabase, type TestDatabase } from './couch-fixture.js';
-import { Relay } from './relay.js';
+import { couchdbSink, couchdbSource } from '../../../plugins/couchdb/index.js';
+import { Relay } from '../../support/relay.js';
 
 // Two servers: the origin database A on one, the replica B on the other.
 let serverA: CouchDb;
@@ -27,7 +28,13 @@ interface Setup {
 
 async function setup(sourceOptions: Record<string, unknown> = {}): Promise<Setup> {
   const [nameA, nameB] = await Promise.all([serverA.createDatabase('origin'), serverB.createDatabase('replica')]);
-  const relay = new Relay({ url: serverA.url, database: nameA }, { url: serverB.url, database: nameB }, sourceOptions);
+  const relay = new Relay({
+    source: {
+      definition: couchdbSource,
+      options: { url: serverA.url, database: nameA, longpollTimeoutMs: 500, reconnectMinMs: 50, reconnectMaxMs: 500, ...sourceOptions },
+    },
+    sink: { definition: couchdbSink, options: { url: serverB.url, database: nameB } },
+  });
   relays.push(relay);
   return { relay, a: testDatabase(serverA.url, nameA), b: testDatabase(serverB.url, nameB) };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { BatchCollector, createTestContext, instantiate } from '../../../src/testing/index.js';
-import { ldapSource } from '../../../plugins/ldap/index.js';
-import { PEOPLE, sourceOptionsFor, startSlapd, type SlapdInstance } from './ldap-fixture.js';
-import { LdapRelay } from './ldap-relay.js';
+import { PEOPLE, sinkOptionsFor, sourceOptionsFor, startSlapd, type SlapdInstance } from './ldap-fixture.js';
+import { ldapSink, ldapSource } from '../../../plugins/ldap/index.js';
+import { Relay } from '../../support/relay.js';
 
 const GROUPS = 'ou=groups,dc=example,dc=org';
 const PHOTO = Buffer.from([0x00, 0x80, 0xff, 0xfe, 0x0a, 0xc3, 0x28, 0x7f]);
@@ -60,7 +60,10 @@ describe('ldap round trip: slapd A -> source -> core -> sink -> slapd B', () => 
         '',
       ].join('\n'),
     );
-    const relay = new LdapRelay(a, b, { initial: 'snapshot' });
+    const relay = new Relay({
+      source: { definition: ldapSource, options: sourceOptionsFor(a, { initial: 'snapshot' }) },
+      sink: { definition: ldapSink, options: sinkOptionsFor(b) },
+    });
     cleanups.push(() => relay.close());
     await relay.startSource();
     const same = async (): Promise<boolean> => (await tree(a)) === (await tree(b));
@@ -115,7 +118,10 @@ describe('ldap round trip: slapd A -> source -> core -> sink -> slapd B', () => 
     const b = await startSlapd();
     cleanups.push(() => a.stop(), () => b.stop());
     await b.ldapdelete(GROUPS);
-    const relay = new LdapRelay(a, b, { initial: 'now' });
+    const relay = new Relay({
+      source: { definition: ldapSource, options: sourceOptionsFor(a, { initial: 'now' }) },
+      sink: { definition: ldapSink, options: sinkOptionsFor(b) },
+    });
     cleanups.push(() => relay.close());
     await relay.startSource();
     await relay.live();

@@ -1,43 +1,44 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEntry, serializeEntry } from '../../../src/format/index.js';
-import { Applier } from '../../../src/pipeline/applier.js';
-import { Backoff } from '../../../src/pipeline/backoff.js';
-import { runSource } from '../../../src/pipeline/source-runner.js';
-import { openStateStore, type SqliteStateStore } from '../../../src/state/index.js';
-import { createTestContext, instantiate, MemoryPluginState } from '../../../src/testing/index.js';
-import { ldapSink, ldapSource } from '../../../plugins/ldap/index.js';
-import { capturePipeline, silentLogger } from '../../support/pipeline-fixture.js';
-import { sinkOptionsFor, sourceOptionsFor, type SlapdInstance } from './ldap-fixture.js';
+import { parseEntry, serializeEntry } from '../../src/format/index.js';
+import { Applier } from '../../src/pipeline/applier.js';
+import { Backoff } from '../../src/pipeline/backoff.js';
+import { runSource } from '../../src/pipeline/source-runner.js';
+import type { SinkDefinition, SourceDefinition } from '../../src/plugin-api/index.js';
+import { openStateStore, type SqliteStateStore } from '../../src/state/index.js';
+import { createTestContext, instantiate, MemoryPluginState } from '../../src/testing/index.js';
+import { capturePipeline, silentLogger } from './pipeline-fixture.js';
+
+export interface RelayEnds {
+  readonly source: { readonly definition: SourceDefinition<unknown>; readonly options: Record<string, unknown> };
+  readonly sink: { readonly definition: SinkDefinition<unknown>; readonly options: Record<string, unknown> };
+}
 
 /**
- * Two daemons in one process with the real core between them: daemon A runs the LDAP source on
- * slapd A through capture into its outbound log; daemon B reads that log through the wire format
- * and applies it to slapd B with the LDAP sink through the applier. Only XMPP is left out.
+ * Two daemons in one process with the real core between them: daemon A runs an adapter's source
+ * through capture into its outbound log (SQLite); daemon B reads that log through the wire format
+ * and applies it with an adapter's sink through the applier (merge, outcomes, dead letters). Only
+ * XMPP is left out. `stopSource()` + `startSource()` is a restart of daemon A over the same state.
  */
-export class LdapRelay {
+export class Relay {
   readonly a = capturePipeline({ jid: 'a@localhost', replica: 1 });
   readonly bStore: SqliteStateStore;
-  readonly #bDir = mkdtempSync(join(tmpdir(), 'pubsync-ldap-b-'));
+  readonly #bDir = mkdtempSync(join(tmpdir(), 'pubsync-relay-b-'));
   readonly #aState = new MemoryPluginState();
   readonly #bState = new MemoryPluginState();
   #applied = 0n;
   #source: { controller: AbortController; running: Promise<void> } | undefined;
   #applier: Applier | undefined;
 
-  constructor(
-    readonly from: SlapdInstance,
-    readonly to: SlapdInstance,
-    readonly sourceOptions: Record<string, unknown> = {},
-  ) {
+  constructor(readonly ends: RelayEnds) {
     this.bStore = openStateStore(join(this.#bDir, 'state.db'));
   }
 
   async startSource(): Promise<void> {
     const controller = new AbortController();
     const context = createTestContext({ kind: 'source', name: 'origin', state: this.#aState, signal: controller.signal });
-    const source = await instantiate(ldapSource, sourceOptionsFor(this.from, this.sourceOptions), context);
+    const source = await instantiate(this.ends.source.definition, this.ends.source.options, context);
     const running = runSource({
       name: 'origin',
       source,
@@ -50,6 +51,12 @@ export class LdapRelay {
     this.#source = { controller, running };
   }
 
+  async stopSource(): Promise<void> {
+    this.#source?.controller.abort();
+    await this.#source?.running;
+    this.#source = undefined;
+  }
+
   /** Waits until daemon A's source is live: it committed its first checkpoint. */
   async live(timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -59,18 +66,16 @@ export class LdapRelay {
     }
   }
 
-  async stopSource(): Promise<void> {
-    this.#source?.controller.abort();
-    await this.#source?.running;
-    this.#source = undefined;
-  }
-
   /** Applies what A logged since the last call to B; returns how many entries went. */
   async pump(): Promise<number> {
     this.#applier ??= new Applier({
       subscription: 'a-to-b',
       sinkName: 'replica',
-      sink: await instantiate(ldapSink, sinkOptionsFor(this.to), createTestContext({ kind: 'sink', name: 'replica', state: this.#bState })),
+      sink: await instantiate(
+        this.ends.sink.definition,
+        this.ends.sink.options,
+        createTestContext({ kind: 'sink', name: 'replica', state: this.#bState }),
+      ),
       store: this.bStore,
       serialize: serializeEntry,
       logger: silentLogger,
