@@ -13,7 +13,7 @@ import { NotesStore } from './notes-store.js';
  */
 const usage =
   'usage: main.ts --data DIR [--bus session|system|ADDRESS] [--name org.pubsync.Notes] ' +
-  '[--path /org/pubsync/Notes] [--type note] [--no-signals] [--signal-fields]';
+  '[--path /org/pubsync/Notes] [--type note] [--no-signals] [--signal-fields] [--count-calls]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
       type: { type: 'string', default: 'note' },
       'no-signals': { type: 'boolean', default: false },
       'signal-fields': { type: 'boolean', default: false },
+      'count-calls': { type: 'boolean', default: false },
     },
   });
   if (values.data === undefined) throw new Error(`--data is required\n${usage}`);
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     objectType: values.type,
     signals: !values['no-signals'],
     fieldSignals: values['signal-fields'],
+    countCalls: values['count-calls'],
   });
   bus.export(values.path, notes);
   const reply = await bus.requestName(values.name, NameFlag.DO_NOT_QUEUE);

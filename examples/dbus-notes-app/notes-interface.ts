@@ -20,6 +20,8 @@ export interface NotesInterfaceOptions {
   readonly signals: boolean;
   /** True adds ObjectUpdated(type, id, op, fields) after every change: the signal carries the note. */
   readonly fieldSignals: boolean;
+  /** True serves Stats(): how often each method was called, so a test can count a client's calls. */
+  readonly countCalls?: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export interface NotesInterfaceOptions {
 export class NotesInterface extends dbusInterface.Interface {
   readonly #store: NotesStore;
   readonly #options: NotesInterfaceOptions;
+  readonly #calls = new Map<string, bigint>();
 
   constructor(name: string, store: NotesStore, options: NotesInterfaceOptions) {
     super(name);
@@ -39,16 +42,19 @@ export class NotesInterface extends dbusInterface.Interface {
   }
 
   List(): string[] {
+    this.#count('List');
     return this.#store.ids();
   }
 
   Get(id: string): Record<string, Variant> {
+    this.#count('Get');
     const note = this.#store.get(checkId(id));
     if (note === undefined) throw new DBusError(NotesErrors.NotFound, `no note ${JSON.stringify(id)}`);
     return Object.fromEntries(Object.entries(note.fields).map(([name, field]) => [name, loadVariant(field)]));
   }
 
   async Put(id: string, fields: Record<string, Variant>): Promise<bigint> {
+    this.#count('Put');
     checkId(id);
     const names = Object.keys(fields);
     if (names.length > MAX_FIELDS) throw new DBusError(NotesErrors.InvalidField, `more than ${MAX_FIELDS} fields`);
@@ -63,10 +69,19 @@ export class NotesInterface extends dbusInterface.Interface {
   }
 
   async Delete(id: string): Promise<void> {
+    this.#count('Delete');
     if (!(await this.#store.delete(checkId(id)))) {
       throw new DBusError(NotesErrors.NotFound, `no note ${JSON.stringify(id)}`);
     }
     this.#changed(id, 'delete', {});
+  }
+
+  /** Calls per method since start (failed calls included); only with countCalls. */
+  Stats(): Record<string, bigint> {
+    if (!this.#options.countCalls) {
+      throw new DBusError('org.freedesktop.DBus.Error.UnknownMethod', 'Stats needs the app started with --count-calls');
+    }
+    return Object.fromEntries(this.#calls);
   }
 
   // Calling a configured signal method emits what it returns as the signal body.
@@ -76,6 +91,10 @@ export class NotesInterface extends dbusInterface.Interface {
 
   ObjectUpdated(type: string, id: string, op: string, fields: Record<string, Variant>): [string, string, string, Record<string, Variant>] {
     return [type, id, op, fields];
+  }
+
+  #count(method: string): void {
+    if (this.#options.countCalls) this.#calls.set(method, (this.#calls.get(method) ?? 0n) + 1n);
   }
 
   #changed(id: string, op: 'put' | 'delete', fields: Record<string, Variant>): void {
@@ -90,6 +109,7 @@ NotesInterface.configureMembers({
     Get: { inSignature: 's', outSignature: 'a{sv}' },
     Put: { inSignature: 'sa{sv}', outSignature: 'x' },
     Delete: { inSignature: 's', outSignature: '' },
+    Stats: { inSignature: '', outSignature: 'a{st}' },
   },
   signals: { ObjectChanged: { signature: 'sss' }, ObjectUpdated: { signature: 'sssa{sv}' } },
 });

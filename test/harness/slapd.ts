@@ -55,6 +55,11 @@ export interface SlapdOptions {
   readonly globalConfig?: readonly string[];
   /** Lines appended to the main database section, i.e. after its syncprov and accesslog overlays. */
   readonly extraConfig?: readonly string[];
+  /**
+   * Put the syncprov overlay on the accesslog database. Default true; false stands for a server
+   * whose log offers no RFC 4533 (a capture has to poll it by entryCSN).
+   */
+  readonly accesslogSyncprov?: boolean;
 }
 
 export interface SearchExtras {
@@ -230,8 +235,9 @@ function slapdConf(
   adminPassword: string,
   options: SlapdOptions = {},
 ): string {
-  const { logpurge = DEFAULT_LOGPURGE, dbnosync = true, globalConfig = [], extraConfig = [] } = options;
+  const { logpurge = DEFAULT_LOGPURGE, dbnosync = true, globalConfig = [], extraConfig = [], accesslogSyncprov = true } = options;
   const nosync = dbnosync ? ['dbnosync'] : [];
+  const logSyncprov = accesslogSyncprov ? ['overlay syncprov', 'syncprov-nopresent TRUE', 'syncprov-reloadhint TRUE'] : [];
   return [
     ...['core', 'cosine', 'inetorgperson', 'nis'].map((schema) => `include ${paths.schemaDir}/${schema}.schema`),
     `pidfile ${dir}/slapd.pid`,
@@ -257,9 +263,7 @@ function slapdConf(
     '  by * none',
     'index default eq',
     'index objectClass,entryCSN,reqEnd,reqResult,reqStart,reqDN,reqAuthzID',
-    'overlay syncprov',
-    'syncprov-nopresent TRUE',
-    'syncprov-reloadhint TRUE',
+    ...logSyncprov,
     '',
     'database mdb',
     `suffix "${SUFFIX}"`,
