@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import type { NodeConfig } from '../../../src/config/schema.js';
 import { ensureNode } from '../../../src/transport/pubsub-nodes.js';
 import { XmppConnection } from '../../../src/transport/xmpp-connection.js';
 import { freePort } from '../../harness/service-process.js';
@@ -42,7 +43,7 @@ describe('pubsync check --online', { timeout: 60_000 }, () => {
       logger,
     });
     await connection.start();
-    const people = { name: 'people', access: 'whitelist', members: [], publishers: [], maxItems: 10, persistItems: true, route: {} } as const;
+    const people: NodeConfig = { name: 'people', access: 'whitelist', members: [], publishers: [], maxItems: 10, persistItems: true, route: {} };
     await ensureNode(connection, prosody.pubsubService, people, logger);
     await connection.stop();
   });
