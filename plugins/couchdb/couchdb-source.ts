@@ -2,15 +2,17 @@ import {
   ErrorCodes,
   NotConnectedError,
   TransientError,
+  type AttachmentContent,
   type ChangeAttachment,
   type PluginContext,
   type PluginStore,
   type Source,
   type SourceBatch,
   type SourceChange,
+  type SourceKey,
 } from 'pubsync/plugin-api';
 import { storeScope, type SourceOptions } from './config.js';
-import { createCouchClient, databaseError, type ChangeRow, type CouchClient, type CouchDoc } from './couch-client.js';
+import { CouchError, createCouchClient, databaseError, type ChangeRow, type CouchClient, type CouchDoc } from './couch-client.js';
 import { writtenRevKey } from './couchdb-sink.js';
 import { KEY_SCHEME, fieldOf, fieldsOf, metaOf, tagsOf, typeOf, type DocumentLayout } from './mapping.js';
 
@@ -93,6 +95,32 @@ export class CouchDbSource implements Source {
     }
     if (changes.length > 0 || lastSeq !== position.since) yield { changes, checkpoint: lastSeq };
     position.since = lastSeq;
+  }
+
+  /**
+   * The current bytes of one attachment, for a peer that fetches it by reference: the document's
+   * current revision by _id, then that revision's attachment. A document or attachment that is
+   * gone (or was replaced between the two reads) is undefined; the newer change brings it along.
+   */
+  async readAttachment(keys: readonly SourceKey[], name: string, signal: AbortSignal): Promise<AttachmentContent | undefined> {
+    const id = keys.find((key) => key.scheme === KEY_SCHEME)?.value;
+    if (id === undefined) return undefined;
+    const current = (
+      await this.#client.current([id], signal).catch((error: unknown) => {
+        throw databaseError(error, this.#client.databaseUrl);
+      })
+    ).get(id);
+    if (current?.state !== 'live') return undefined;
+    const stub = current.doc._attachments?.[name];
+    // Larger ones were never handed to the core (they travel as couchdbAttachmentRefs): not served either.
+    if (!stub || (stub.length ?? 0) > this.#options.maxAttachmentBytes) return undefined;
+    try {
+      const data = await this.#client.getAttachment(id, name, current.rev, signal);
+      return { contentType: stub.content_type, data };
+    } catch (error) {
+      if (error instanceof CouchError && error.status === 404) return undefined;
+      throw databaseError(error, this.#client.databaseUrl);
+    }
   }
 
   async close(): Promise<void> {

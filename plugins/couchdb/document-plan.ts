@@ -99,7 +99,7 @@ function planAttachments(
         outcome: {
           status: 'rejected',
           code: ErrorCodes.COUCHDB_ATTACHMENT_BY_REFERENCE,
-          reason: `attachment ${attachment.name} (${attachment.length} bytes) came by reference (${attachment.href ?? 'no href'}); this sink writes only inline attachments: raise the daemon's inline attachment limit`,
+          reason: `attachment ${attachment.name} (${attachment.length} bytes) came by reference (${attachment.href ?? 'no href'}); its bytes were not fetched (no XMPP transport resolves references here): raise the daemon's inline attachment limit`,
           details: { attachment: attachment.name, length: attachment.length, sha256: attachment.sha256 },
         },
       };

@@ -56,7 +56,15 @@ export async function composeFromConfig(loaded: LoadedConfig, options: ComposeOp
   container.register(kPluginHost, { useValue: host });
   const { xmpp } = config;
   const transport: TransportFactory = (receive) =>
-    xmpp ? new XmppTransport({ config: { ...config, xmpp }, store, logger, receive }) : null;
+    xmpp
+      ? new XmppTransport({
+          config: { ...config, xmpp },
+          store,
+          logger,
+          receive,
+          readAttachment: (source, keys, name, signal) => host.source(source)?.readAttachment(keys, name, signal) ?? Promise.resolve(undefined),
+        })
+      : null;
   container.register(kTransportFactory, { useValue: transport });
   const transformOf: TransformFactory = ({ transform }) =>
     transform &&

@@ -3,7 +3,9 @@ import type { LoadedConfig } from '../config/index.js';
 import { serializeEntry, type CsnClock } from '../format/index.js';
 import type { Batch } from '../format/model.js';
 import type { Logger } from '../logging/logger.js';
+import { ErrorCodes, SyncError } from '../errors/index.js';
 import { Applier } from '../pipeline/applier.js';
+import { deferredResolver } from '../pipeline/attachment-resolver.js';
 import { Capture, type CapturedEntry } from '../pipeline/capture.js';
 import { InboundChannel } from '../pipeline/inbound-channel.js';
 import { Router } from '../pipeline/router.js';
@@ -26,6 +28,12 @@ import {
 
 /** Attachments up to this size travel inline in the entry. */
 const INLINE_ATTACHMENT_BYTES = 64 * 1024;
+/** How often the outbound log is compacted (peer acks arrive with catch-ups, between these). */
+const TRIM_EVERY_MS = 60_000;
+/** Compaction rounds per trim: each deletes a bounded number of records in its own transaction. */
+const TRIM_ROUNDS = 10;
+const TRIM_BATCH = 10_000;
+const DAY_MS = 86_400_000;
 
 /**
  * One running replica: the plugin instances, the outbound stage of every source and the inbound
@@ -52,6 +60,7 @@ export class Daemon {
   readonly #transforms: XsltTransform[] = [];
 
   #transport: Transport | null = null;
+  #trimmer: NodeJS.Timeout | undefined;
 
   /** The transport, once started (null without an xmpp section). */
   get transport(): Transport | null {
@@ -79,6 +88,10 @@ export class Daemon {
         store: this.store,
         serialize: serializeEntry,
         logger,
+        attachments: deferredResolver(
+          () => this.#transport?.attachments,
+          () => new SyncError(ErrorCodes.ATTACHMENT_REFUSED, 'record', 'no XMPP transport to fetch attachments by reference with'),
+        ),
       });
       const channel = new InboundChannel({ subscription: subscription.name, applier, store: this.store, serialize: serializeEntry, logger });
       channel.start(this.#controller.signal);
@@ -91,6 +104,7 @@ export class Daemon {
       origin: { jid: config.xmpp?.jid ?? `replica-${config.replica.id}@local`, replica: config.replica.id },
       serialize: serializeEntry,
       inlineAttachmentBytes: INLINE_ATTACHMENT_BYTES,
+      ...(config.xmpp ? { attachmentService: `${config.xmpp.jid}/${config.xmpp.resource}` } : {}),
       logger: this.logger.child({ component: 'capture' }),
     });
     for (const source of this.host.sources) {
@@ -112,6 +126,8 @@ export class Daemon {
       this.onCaptured((entries) => transport.captured(entries.length));
       await transport.start();
     }
+    this.#trimmer = setInterval(() => this.trimLog(), TRIM_EVERY_MS);
+    this.#trimmer.unref?.();
     this.logger.info({ sources: this.host.sources.length, subscriptions: this.#channels.size }, 'pubsync ready');
   }
 
@@ -128,7 +144,31 @@ export class Daemon {
     return () => this.#captured.delete(listener);
   }
 
+  /**
+   * Compacts the outbound log: a record superseded by a later one of the same entry goes once every
+   * member of our nodes acknowledged it (through its catch-up queries) or the retention passed.
+   * Each entry's newest record stays, since snapshots for new or far-behind subscribers are made
+   * of them. Returns how many records were deleted.
+   */
+  trimLog(retentionMs: number = this.loaded.config.state.retentionDays * DAY_MS): number {
+    const peers = [...new Set(this.loaded.config.nodes.flatMap((node) => node.members))];
+    const olderThan = Date.now() - retentionMs;
+    let deleted = 0;
+    try {
+      for (let round = 0; round < TRIM_ROUNDS; round++) {
+        const count = this.store.compactOutbound(peers, olderThan, TRIM_BATCH);
+        deleted += count;
+        if (count < TRIM_BATCH) break;
+      }
+      if (deleted > 0) this.logger.info({ deleted, depth: this.store.outboundDepth() }, 'outbound log compacted');
+    } catch (error) {
+      this.logger.error({ err: error }, 'compacting the outbound log failed; the next round retries');
+    }
+    return deleted;
+  }
+
   async stop(): Promise<StopReport> {
+    clearInterval(this.#trimmer);
     this.#controller.abort();
     await Promise.allSettled(this.#runners);
     await this.#transport?.stop();

@@ -38,6 +38,12 @@ export const ErrorCodes = {
   XMPP_REQUEST_FAILED: 'PUBSYNC_ERR_XMPP_REQUEST_FAILED',
   /** Refusing to send credentials over an unencrypted stream to a non-loopback server. */
   XMPP_INSECURE: 'PUBSYNC_ERR_XMPP_INSECURE',
+  /** The origin refused to serve an attachment by reference (not on the whitelist, too large, gone). */
+  ATTACHMENT_REFUSED: 'PUBSYNC_ERR_ATTACHMENT_REFUSED',
+  /** The bytes fetched for an attachment by reference do not have the length or SHA-256 of the entry. */
+  ATTACHMENT_MISMATCH: 'PUBSYNC_ERR_ATTACHMENT_MISMATCH',
+  /** The origin of an attachment by reference cannot be reached now: the batch is retried. */
+  ATTACHMENT_UNAVAILABLE: 'PUBSYNC_ERR_ATTACHMENT_UNAVAILABLE',
   /** An entry that alone exceeds the server's stanza size limit; it is dead-lettered, never sent. */
   TRANSPORT_TOO_LARGE: 'PUBSYNC_ERR_TRANSPORT_TOO_LARGE',
   /** A notification from the wrong service, node or publisher, or from a read-only peer. */

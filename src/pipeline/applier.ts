@@ -1,9 +1,13 @@
 import type { Logger } from 'pino';
 import { ErrorCodes, SyncError, wrapPluginError } from '../errors/index.js';
-import type { Entry } from '../format/model.js';
+import type { Attachment, Entry } from '../format/model.js';
+import type { AttachmentResolver } from './attachment-resolver.js';
 import type { ApplyOutcome, Sink, SinkOperation, Transform } from '../plugin-api/roles.js';
-import type { StateStore } from '../state/state-store.js';
+import type { AppliedObject, StateStore } from '../state/state-store.js';
 import { merge, type MergeDecision } from './merge.js';
+
+/** Bytes of fetched attachments held before the operations so far are handed to the sink. */
+const MAX_FETCHED_BYTES = 64 * 1024 * 1024;
 
 export interface ApplierOptions {
   /** The subscription (where dead letters say they came from). */
@@ -14,6 +18,8 @@ export interface ApplierOptions {
   readonly store: StateStore;
   readonly serialize: (entry: Entry) => string;
   readonly logger: Logger;
+  /** Fetches attachments that came by reference before the sink sees them; without it they reach the sink as they came. */
+  readonly attachments?: AttachmentResolver;
 }
 
 export interface ApplyReport {
@@ -47,23 +53,43 @@ export class Applier {
     const transformed = await this.#transform(entries, signal, report);
     const { store, sinkName } = this.#options;
 
-    const operations: SinkOperation[] = [];
-    const decisions: Exclude<MergeDecision, { action: 'skip' }>[] = [];
-    for (const entry of transformed) {
-      const applied = store.getApplied(sinkName, entry.id);
-      const decision = merge(applied, entry);
+    let operations: SinkOperation[] = [];
+    let decisions: Exclude<MergeDecision, { action: 'skip' }>[] = [];
+    let fetchedBytes = 0;
+    for (const merged of transformed) {
+      const applied = store.getApplied(sinkName, merged.id);
+      const decision = merge(applied, merged);
       if (decision.action === 'skip') {
         report.skipped++;
         continue;
       }
+      const entry = await this.#withAttachments(merged, applied, signal, report);
+      if (!entry) continue;
       operations.push({
         entry,
         fields: decision.action === 'apply' ? decision.fields : [],
         ...(applied?.localKey === undefined ? {} : { localKey: applied.localKey }),
       });
       decisions.push(decision);
+      if (entry !== merged) fetchedBytes += fetchedBytesOf(entry);
+      // Fetched attachments are held until the sink call: hand them over before they pile up.
+      if (fetchedBytes >= MAX_FETCHED_BYTES) {
+        await this.#applyAndRecord(operations, decisions, signal, report, undefined);
+        [operations, decisions, fetchedBytes] = [[], [], 0];
+      }
     }
+    await this.#applyAndRecord(operations, decisions, signal, report, highWater);
+    return report;
+  }
 
+  async #applyAndRecord(
+    operations: readonly SinkOperation[],
+    decisions: readonly Exclude<MergeDecision, { action: 'skip' }>[],
+    signal: AbortSignal,
+    report: ApplyReport,
+    highWater: HighWater | undefined,
+  ): Promise<void> {
+    const { store } = this.#options;
     const outcomes = operations.length > 0 ? await this.#sinkApply(operations, signal) : [];
     store.transaction(() => {
       outcomes.forEach((outcome, i) => {
@@ -74,7 +100,6 @@ export class Applier {
       });
       if (highWater) store.setHighWater(this.#options.subscription, highWater.origin, highWater.seq);
     });
-    return report;
   }
 
   #record(
@@ -107,6 +132,30 @@ export class Applier {
         report.deadLettered++;
         return;
     }
+  }
+
+  /**
+   * The entry with the bytes of its attachments by reference, fetched from the origin; undefined
+   * when one could not be had for good (the entry is dead-lettered). A transient failure throws.
+   */
+  async #withAttachments(entry: Entry, applied: AppliedObject | undefined, signal: AbortSignal, report: ApplyReport): Promise<Entry | undefined> {
+    const resolver = this.#options.attachments;
+    if (!resolver || entry.deleted) return entry;
+    // The sink already holds the revision of an attachment it applied with the same CSN.
+    const missing = (a: Attachment): boolean => a.data === undefined && a.href !== undefined && applied?.csns[`attachment:${a.name}`] !== a.csn;
+    if (!entry.attachments.some(missing)) return entry;
+    const attachments: Attachment[] = [];
+    try {
+      for (const attachment of entry.attachments) {
+        attachments.push(missing(attachment) ? { ...attachment, data: await resolver.resolve(attachment, entry, signal) } : attachment);
+      }
+    } catch (error) {
+      if (!isRecordFailure(error)) throw error;
+      this.#deadLetter(entry, error.code, error.message, { ...error.details, stage: 'attachment' });
+      report.deadLettered++;
+      return undefined;
+    }
+    return { ...entry, attachments };
   }
 
   async #transform(entries: readonly Entry[], signal: AbortSignal, report: ApplyReport): Promise<readonly Entry[]> {
@@ -182,6 +231,11 @@ export class Applier {
     });
     logger.warn({ entryId: entry.id, code, reason: message }, 'entry dead-lettered');
   }
+}
+
+function fetchedBytesOf(entry: Entry): number {
+  if (entry.deleted) return 0;
+  return entry.attachments.reduce((n, a) => n + (a.href === undefined ? 0 : (a.data?.length ?? 0)), 0);
 }
 
 function rejected(error: SyncError): ApplyOutcome {

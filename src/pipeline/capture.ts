@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Attachment, Child, Entry, Field, ObjectEntry, Origin, SourceKey } from '../format/model.js';
 import type { ChangeAttachment, DeleteChange, SourceBatch, UpsertChange } from '../plugin-api/change.js';
 import type { CapturedObject, StateStore } from '../state/state-store.js';
+import { attachmentUri } from '../format/attachment-uri.js';
 import { hashParts, sha256Hex } from './object-hash.js';
 import type { Router } from './router.js';
 
@@ -20,7 +21,19 @@ export interface CaptureOptions {
   readonly serialize: (entry: Entry) => string;
   /** Attachments up to this size travel inline; larger ones by reference. */
   readonly inlineAttachmentBytes: number;
+  /** Full JID whose attachment service serves larger ones (href); origin.jid when absent. */
+  readonly attachmentService?: string;
   readonly logger: Logger;
+}
+
+/** The state scope mapping an entry id to where its referenced attachments are read back from. */
+export const ATTACHMENT_OWNERS_SCOPE = 'pubsync:attachment-owners';
+
+/** Which source object an entry with attachments by reference is, and where it was published. */
+export interface AttachmentOwner {
+  readonly source: string;
+  readonly keys: readonly SourceKey[];
+  readonly nodes: readonly string[];
 }
 
 export interface CapturedEntry {
@@ -65,6 +78,7 @@ export class Capture {
     if (before && !before.deleted && changed.length === 0 && removed.length === 0) return undefined;
 
     const csn = this.#stamp(change.sourceCsn);
+    const id = globalIdOf(change.globalId, before);
     const fresh = new Set(changed);
     const csnOf = (part: string): string => (fresh.has(part) || before?.deleted ? csn : (before?.csns[part] ?? csn));
     const fields: Field[] = [
@@ -73,7 +87,7 @@ export class Capture {
       ...removed.filter(isFieldPart).map((name): Field => ({ name, type: 'string', csn, values: [] })),
     ];
     const entry: ObjectEntry = {
-      id: globalIdOf(change.globalId, before),
+      id,
       deleted: false,
       origin: this.#options.origin,
       type: change.type,
@@ -89,10 +103,18 @@ export class Capture {
         csn: csnOf(`child:${child.id}`),
         fields: child.fields.map((f) => ({ ...f, csn: csnOf(`child:${child.id}`) }) as Field),
       })),
-      attachments: attachments.map((a) => this.#attachment(a, csnOf(`attachment:${a.name}`))),
+      attachments: attachments.map((a) => this.#attachment(id, a, csnOf(`attachment:${a.name}`))),
     };
     const csns = Object.fromEntries(Object.keys(hashes).map((part) => [part, csnOf(part)]));
-    return this.#append(source, key, entry, { globalId: entry.id, hashes, csns, nodes: [], deleted: false });
+    const captured = this.#append(source, key, entry, { globalId: entry.id, hashes, csns, nodes: [], deleted: false });
+    // The attachment service answers by entry id: remember which object it is and who may ask.
+    if (entry.attachments.some((a) => a.href !== undefined)) {
+      const owner: AttachmentOwner = { source, keys: change.keys, nodes: captured.nodes };
+      this.#options.store.kvPut(ATTACHMENT_OWNERS_SCOPE, id, JSON.stringify(owner));
+    } else if (before?.hashes && Object.keys(before.hashes).some((part) => part.startsWith('attachment:'))) {
+      this.#options.store.kvDelete(ATTACHMENT_OWNERS_SCOPE, id);
+    }
+    return captured;
   }
 
   #delete(source: string, change: DeleteChange): CapturedEntry | undefined {
@@ -104,8 +126,10 @@ export class Capture {
       this.#options.logger.debug({ source, key }, 'delete of an object never captured, skipped');
       return undefined;
     }
+    const id = globalIdOf(change.globalId, before);
+    this.#options.store.kvDelete(ATTACHMENT_OWNERS_SCOPE, id);
     const entry: Entry = {
-      id: globalIdOf(change.globalId, before),
+      id,
       deleted: true,
       origin: this.#options.origin,
       type: change.type,
@@ -145,8 +169,8 @@ export class Capture {
     return this.#options.clock.next();
   }
 
-  #attachment(attachment: ChangeAttachment, csn: string): Attachment {
-    const { inlineAttachmentBytes, origin } = this.#options;
+  #attachment(entryId: string, attachment: ChangeAttachment, csn: string): Attachment {
+    const { inlineAttachmentBytes, origin, attachmentService } = this.#options;
     const sha256 = sha256Hex(attachment.data);
     const base = {
       name: attachment.name,
@@ -156,7 +180,8 @@ export class Capture {
       csn,
     };
     if (attachment.data.length <= inlineAttachmentBytes) return { ...base, data: attachment.data };
-    return { ...base, href: `xmpp:${origin.jid}?pubsync;attachment=${sha256}` };
+    const jid = attachmentService ?? origin.jid;
+    return { ...base, href: attachmentUri({ jid, entry: entryId, name: attachment.name, sha256 }) };
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Entry } from '../format/model.js';
+import type { Entry, SourceKey } from '../format/model.js';
 import type { SourceBatch } from './change.js';
 
 /**
@@ -12,7 +12,19 @@ export interface Source {
    * backoff from the last committed checkpoint.
    */
   start(from: string | undefined, signal: AbortSignal): AsyncIterable<SourceBatch>;
+  /**
+   * Optional: the current bytes of one attachment of the object with these keys (as the source
+   * gave them in its change), or undefined when the object or the attachment is gone. The core
+   * calls it when a peer fetches an attachment that travelled by reference; it checks the digest.
+   */
+  readAttachment?(keys: readonly SourceKey[], name: string, signal: AbortSignal): Promise<AttachmentContent | undefined>;
   close?(): Promise<void>;
+}
+
+/** What readAttachment returns: the bytes of an attachment and their media type. */
+export interface AttachmentContent {
+  readonly contentType: string;
+  readonly data: Uint8Array;
 }
 
 /** One entry for a sink, with what the merge decided about it. */

@@ -1,12 +1,14 @@
 import { wrapPluginError, type SyncError } from '../errors/index.js';
 import type {
   ApplyOutcome,
+  AttachmentContent,
   Entry,
   PluginKind,
   Sink,
   SinkOperation,
   Source,
   SourceBatch,
+  SourceKey,
   Transform,
 } from '../plugin-api/index.js';
 
@@ -100,6 +102,11 @@ export class HostedSource extends Hosted<Source> implements Source {
       // The consumer stopped early (or a batch was malformed): let the plugin release what it holds.
       if (!finished) await callPlugin(this.info, 'start', () => iterator.return?.());
     }
+  }
+
+  /** Undefined when the plugin has no readAttachment (the attachment cannot be served). */
+  readAttachment(keys: readonly SourceKey[], name: string, signal?: AbortSignal): Promise<AttachmentContent | undefined> {
+    return callPlugin(this.info, 'readAttachment', () => this.plugin.readAttachment?.(keys, name, this.combined(signal)));
   }
 
   #checked(batch: SourceBatch): SourceBatch {

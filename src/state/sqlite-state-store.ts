@@ -30,6 +30,12 @@ export const MEMORY_DATABASE = ':memory:';
 /** Page size of the list methods when the caller gives no limit. */
 export const DEFAULT_PAGE_SIZE = 100;
 
+/** Records compactOutbound deletes per call unless told otherwise. */
+const COMPACT_BATCH = 10_000;
+/** The core's own key-value scope for the log's compaction horizon (no schema change needed). */
+const OUTBOUND_SCOPE = 'state:outbound';
+const COMPACTED_THROUGH = 'compacted-through';
+
 /** Owner read and write only: the state holds copies of directory entries and documents. */
 const FILE_MODE = 0o600;
 
@@ -209,6 +215,17 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  readSnapshot(afterSeq: bigint, limit: number): OutboundRecord[] {
+    return this.guard('readSnapshot', () => {
+      const sqlLimit = toSqlLimit(limit);
+      return sqlLimit === 0 ? [] : this.s.readSnapshot.all(afterSeq, sqlLimit).map(toOutboundRecord);
+    });
+  }
+
+  oldestOutboundSeq(): bigint | undefined {
+    return this.guard('oldestOutboundSeq', () => this.s.oldestOutboundSeq.get() ?? undefined);
+  }
+
   lastOutboundSeq(): bigint {
     return this.guard('lastOutboundSeq', () => this.s.lastOutboundSeq.get() ?? 0n);
   }
@@ -323,6 +340,36 @@ export class SqliteStateStore implements StateStore {
         acked === undefined ? this.s.trimOlder.run(olderThan) : this.s.trimAckedOrOlder.run(acked, olderThan);
       return result.changes;
     });
+  }
+
+  /**
+   * Log compaction: superseded records go once every listed peer acknowledged them or the
+   * retention passed; the newest record of each entry stays whatever its age, because a new or
+   * far-behind subscriber is served a snapshot made of exactly those records. Bounded per call so
+   * that one call cannot hold the write lock for long; callers repeat while it returns `limit`.
+   */
+  compactOutbound(peers: readonly string[], olderThan: number, limit = COMPACT_BATCH): number {
+    return this.atomically('compactOutbound', () => {
+      const sqlLimit = toSqlLimit(limit);
+      if (sqlLimit === 0) return 0;
+      const acked = this.acknowledgedByAll(peers);
+      const deleted =
+        acked === undefined
+          ? this.s.compactOlder.iterate(olderThan, sqlLimit)
+          : this.s.compactAckedOrOlder.iterate(acked, olderThan, sqlLimit);
+      let count = 0;
+      let highest = this.compactedThrough();
+      for (const seq of deleted) {
+        count += 1;
+        if (seq > highest) highest = seq;
+      }
+      if (count > 0) this.s.kvPut.run(OUTBOUND_SCOPE, COMPACTED_THROUGH, String(highest));
+      return count;
+    });
+  }
+
+  compactedThrough(): bigint {
+    return this.guard('compactedThrough', () => BigInt(this.s.kvGet.get(OUTBOUND_SCOPE, COMPACTED_THROUGH) ?? '0'));
   }
 
   // Dead letters.

@@ -107,6 +107,21 @@ export interface StateStore {
   peerAcks(): ReadonlyMap<string, bigint>;
   /** Deletes log records every listed peer acknowledged, or older than `olderThan`; returns how many. */
   trimOutbound(peers: readonly string[], olderThan: number): number;
+  /**
+   * Like trimOutbound, but deletes only records superseded by a later record of the same entry:
+   * the newest record of every entry (tombstones included) stays, so readSnapshot stays complete.
+   * Deletes at most `limit` records per call (default 10,000); returns how many.
+   */
+  compactOutbound(peers: readonly string[], olderThan: number, limit?: number): number;
+  /** The newest record of each entry whose newest record is after `afterSeq`, in seq order. */
+  readSnapshot(afterSeq: bigint, limit: number): OutboundRecord[];
+  /** The smallest seq the log still holds; undefined when it is empty. */
+  oldestOutboundSeq(): bigint | undefined;
+  /**
+   * The highest seq compactOutbound ever deleted (0n if none): a peer positioned before it would
+   * miss records in a plain catch-up, and gets a snapshot instead.
+   */
+  compactedThrough(): bigint;
 
   // Dead letters.
   addDeadLetter(letter: DeadLetterInput): number;

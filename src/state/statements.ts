@@ -58,6 +58,10 @@ type Statement<Row = unknown> = Database.Statement<unknown[], Row>;
 export interface Statements {
   readonly insertOutbound: Statement;
   readonly readOutbound: Statement<OutboundRow>;
+  readonly readSnapshot: Statement<OutboundRow>;
+  readonly oldestOutboundSeq: Statement<bigint | null>;
+  readonly compactAckedOrOlder: Statement<bigint>;
+  readonly compactOlder: Statement<bigint>;
   readonly lastOutboundSeq: Statement<bigint>;
   readonly outboundDepth: Statement<number>;
   readonly trimAckedOrOlder: Statement;
@@ -110,6 +114,28 @@ export function prepareStatements(db: Database.Database): Statements {
     ).safeIntegers(true),
     readOutbound: prepare<OutboundRow>(
       'SELECT seq, entry_id, csn, nodes, payload, created_at FROM outbound_log WHERE seq > ? ORDER BY seq LIMIT ?',
+    ).safeIntegers(true),
+    // The newest record of each entry: no later record of the same entry_id exists. The outer scan
+    // walks the primary key from afterSeq; the inner probe is a seek on outbound_log_entry (v2).
+    readSnapshot: prepare<OutboundRow>(
+      `SELECT seq, entry_id, csn, nodes, payload, created_at FROM outbound_log AS o WHERE o.seq > ?
+         AND NOT EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
+       ORDER BY o.seq LIMIT ?`,
+    ).safeIntegers(true),
+    oldestOutboundSeq: value<bigint | null>('SELECT min(seq) FROM outbound_log').safeIntegers(true),
+    // Only superseded records go: the newest record of every entry stays, so a snapshot is complete.
+    // RETURNING: the store remembers the highest seq compacted away (see compactedThrough).
+    compactAckedOrOlder: value<bigint>(
+      `DELETE FROM outbound_log WHERE seq IN (
+         SELECT o.seq FROM outbound_log AS o WHERE (o.seq <= ? OR o.created_at < ?)
+           AND EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
+         ORDER BY o.seq LIMIT ?) RETURNING seq`,
+    ).safeIntegers(true),
+    compactOlder: value<bigint>(
+      `DELETE FROM outbound_log WHERE seq IN (
+         SELECT o.seq FROM outbound_log AS o WHERE o.created_at < ?
+           AND EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
+         ORDER BY o.seq LIMIT ?) RETURNING seq`,
     ).safeIntegers(true),
     // sqlite_sequence keeps the highest seq ever assigned, even once the log is trimmed empty.
     lastOutboundSeq: value<bigint>("SELECT seq FROM sqlite_sequence WHERE name = 'outbound_log'").safeIntegers(true),

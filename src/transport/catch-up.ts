@@ -59,18 +59,30 @@ function answer(from: string, query: Stanza, options: CatchUpServerOptions): Sta
   store.setPeerAck(peer, after);
 
   const head = store.lastOutboundSeq();
+  // A snapshot when asked for (a new subscriber), and when records after `after` were trimmed:
+  // the peer would otherwise skip them silently. Compaction keeps each entry's newest record, so
+  // the snapshot from `after` holds everything the peer lacks.
+  const trimmed = isTrimmedPast(store, after, head);
+  const snapshot = query.getChild('snapshot') !== undefined || trimmed;
+  const read = snapshot ? store.readSnapshot.bind(store) : store.readOutbound.bind(store);
   const picked: OutboundRecord[] = [];
   let scanned = after;
   while (picked.length < max && scanned < head && scanned - after < SCAN_MAX) {
-    const chunk = store.readOutbound(scanned, SCAN_CHUNK);
-    if (chunk.length === 0) break;
+    const chunk = read(scanned, SCAN_CHUNK);
+    if (chunk.length === 0) {
+      // Nothing logged beyond: the range up to head held nothing more for anyone.
+      scanned = head;
+      break;
+    }
     for (const record of chunk) {
       if (picked.length >= max) break;
       scanned = record.seq;
       if (record.nodes.includes(nodeName)) picked.push(record);
     }
   }
+  if (trimmed) logger.info({ peer, node: nodeName, after: String(after) }, 'catch-up after a trimmed range: answering with a snapshot');
   const result = xml('query', { xmlns: NS_CATCHUP, node: nodeName, head: String(head) });
+  if (snapshot) result.append(xml('snapshot', trimmed ? { reason: 'trimmed' } : {}));
   let last = scanned;
   let first: { xml: string; lastSeq: bigint } | undefined;
   for (const step of packFeeds(origin, after, picked, { maxEntries: max, maxBytes: options.maxBytes })) {
@@ -92,6 +104,14 @@ function answer(from: string, query: Stanza, options: CatchUpServerOptions): Sta
   return result;
 }
 
+/** Whether the log lost records after `after` (trimmed or compacted away before the peer got them). */
+function isTrimmedPast(store: StateStore, after: bigint, head: bigint): boolean {
+  if (after >= head) return false;
+  if (store.compactedThrough() > after) return true;
+  const oldest = store.oldestOutboundSeq();
+  return oldest === undefined || oldest > after + 1n;
+}
+
 /** The feed of a page whose range ends at `scanned` rather than at its last entry. */
 function withRange(feedXml: string, lastSeq: bigint, scanned: bigint): string {
   if (lastSeq === scanned) return feedXml;
@@ -105,6 +125,8 @@ export interface PullOptions {
   readonly peer: string;
   readonly node: string;
   readonly after: bigint;
+  /** Ask for a compacted snapshot (a subscriber that has nothing of this origin yet). */
+  readonly snapshot?: boolean;
   readonly pageEntries: number;
   readonly logger: Logger;
   /** Takes one page; resolves when it was handed on (backpressure reaches the pull). */
@@ -115,18 +137,34 @@ export interface PullOptions {
 export async function pullFromOrigin(options: PullOptions): Promise<bigint> {
   const { connection, peer, node, pageEntries, logger, deliver } = options;
   let after = options.after;
+  // Once the origin answers with a snapshot, the following pages continue it.
+  let snapshot = options.snapshot ?? false;
   const started = Date.now();
   let entries = 0;
   let lastLog = started;
   for (;;) {
     const reply = await connection.request(
-      xml('iq', { type: 'get', to: peer }, xml('query', { xmlns: NS_CATCHUP, node }, xml('set', { xmlns: NS_RSM }, xml('after', {}, String(after)), xml('max', {}, String(pageEntries))))),
+      xml(
+        'iq',
+        { type: 'get', to: peer },
+        xml(
+          'query',
+          { xmlns: NS_CATCHUP, node },
+          ...(snapshot ? [xml('snapshot')] : []),
+          xml('set', { xmlns: NS_RSM }, xml('after', {}, String(after)), xml('max', {}, String(pageEntries))),
+        ),
+      ),
       `catch up on node ${node} from ${peer}`,
       60_000,
     );
     const query = reply.getChild('query', NS_CATCHUP);
     if (!query) throw new SyncError(ErrorCodes.XMPP_REQUEST_FAILED, 'transient', `catch-up answer from ${peer} has no query`);
     const head = BigInt(String(query.attrs.head ?? '0'));
+    const answeredSnapshot = query.getChild('snapshot');
+    if (answeredSnapshot && !snapshot) {
+      logger.warn({ node, peer, after: String(after), reason: answeredSnapshot.attrs.reason }, 'the origin trimmed past our position: receiving a snapshot');
+    }
+    snapshot ||= answeredSnapshot !== undefined;
     const lastText = query.getChild('set', NS_RSM)?.getChildText('last') ?? String(after);
     const last = /^\d{1,19}$/.test(lastText) ? BigInt(lastText) : after;
     const feed = query.getChild('feed');
@@ -139,7 +177,7 @@ export async function pullFromOrigin(options: PullOptions): Promise<bigint> {
       entries += batch.entries.length;
     }
     if (last <= after || last >= head) {
-      if (entries > 0) logger.info({ node, peer, entries, ms: Date.now() - started }, 'caught up');
+      if (entries > 0) logger.info({ node, peer, entries, snapshot, ms: Date.now() - started }, 'caught up');
       return last > after ? last : after;
     }
     after = last;

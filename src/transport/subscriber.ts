@@ -244,11 +244,15 @@ export class Subscriber {
     try {
       do {
         track.seen = 0n;
+        // Nothing of this origin yet: a compacted snapshot (each object's latest state) rather
+        // than its whole history; what follows is the ordinary catch-up from where it ended.
+        const snapshot = track.received === 0n;
         const reached = await pullFromOrigin({
           connection: this.#options.connection,
           peer: `${target.publisher}/${target.publisherResource}`,
           node: target.node,
           after: track.received,
+          snapshot,
           pageEntries: this.#options.pageEntries,
           logger: this.#options.logger.child({ subscription: target.name }),
           deliver: (batch) => this.#hand(track, batch),

@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { Config, XmppConfig } from '../config/schema.js';
 import type { Batch } from '../format/model.js';
 import type { StateStore } from '../state/state-store.js';
+import type { AttachmentResolver } from '../pipeline/attachment-resolver.js';
+import { AttachmentFetcher } from './attachment-fetcher.js';
+import { serveAttachments, type ReadAttachment } from './attachment-service.js';
 import { serveCatchUp } from './catch-up.js';
 import { ControlRoom } from './control-room.js';
 import { ENVELOPE_BYTES } from './feed-packer.js';
@@ -9,6 +12,9 @@ import { Publisher } from './publisher.js';
 import { ensureNodes } from './pubsub-nodes.js';
 import { Subscriber } from './subscriber.js';
 import { XmppConnection } from './xmpp-connection.js';
+
+/** Attachments by reference above this size are neither served nor fetched. */
+export const MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024;
 
 /** How often the control-room presence is refreshed when our state changed. */
 const ANNOUNCE_MS = 1000;
@@ -19,6 +25,8 @@ export interface Transport {
   /** Entries were committed to the outbound log. */
   captured(count: number): void;
   stop(): Promise<void>;
+  /** Fetches attachments that came by reference from their origin. */
+  readonly attachments?: AttachmentResolver;
 }
 
 export interface XmppTransportOptions {
@@ -26,6 +34,9 @@ export interface XmppTransportOptions {
   readonly store: StateStore;
   readonly logger: Logger;
   readonly receive: (subscription: string, batch: Batch) => Promise<void>;
+  /** Reads an attachment back from the source that captured it, for peers that fetch it by reference. */
+  readonly readAttachment?: ReadAttachment;
+  readonly maxAttachmentBytes?: number;
 }
 
 /**
@@ -38,7 +49,9 @@ export class XmppTransport implements Transport {
   readonly publisher: Publisher;
   readonly subscriber: Subscriber;
   readonly controlRoom: ControlRoom | undefined;
+  readonly attachments: AttachmentFetcher;
   readonly #options: XmppTransportOptions;
+  readonly #serving = new AbortController();
   #announcer: NodeJS.Timeout | undefined;
 
   constructor(options: XmppTransportOptions) {
@@ -104,6 +117,17 @@ export class XmppTransport implements Transport {
       pageEntries: xmpp.catchUpPageEntries,
       maxBytes: itemBytes,
     });
+    const maxAttachmentBytes = options.maxAttachmentBytes ?? MAX_ATTACHMENT_BYTES;
+    serveAttachments(this.connection, {
+      store,
+      nodes: config.nodes,
+      read: options.readAttachment ?? (() => Promise.resolve(undefined)),
+      maxBytes: maxAttachmentBytes,
+      stanzaLimit: xmpp.stanzaLimit,
+      logger: logger.child({ component: 'attachments' }),
+      signal: this.#serving.signal,
+    });
+    this.attachments = new AttachmentFetcher({ connection: this.connection, maxBytes: maxAttachmentBytes, logger: logger.child({ component: 'attachments' }) });
     this.connection.onOnline(() => this.#online());
   }
 
@@ -117,6 +141,7 @@ export class XmppTransport implements Transport {
 
   async stop(): Promise<void> {
     clearInterval(this.#announcer);
+    this.#serving.abort();
     this.subscriber.stop();
     await this.publisher.stop();
     await this.connection.stop();
