@@ -46,6 +46,9 @@ export class Daemon {
   readonly #channels = new Map<string, InboundChannel>();
   readonly #runners: Promise<void>[] = [];
   readonly #captured = new Set<(entries: readonly CapturedEntry[]) => void>();
+  readonly #transforms: XsltTransform[] = [];
+  #transport: Transport | null = null;
+  #trimmer: NodeJS.Timeout | undefined;
 
   constructor(
     @inject(kConfig) private readonly loaded: LoadedConfig,
@@ -57,10 +60,6 @@ export class Daemon {
     @inject(kTransformFactory) private readonly transformFactory: TransformFactory,
   ) {}
 
-  readonly #transforms: XsltTransform[] = [];
-
-  #transport: Transport | null = null;
-  #trimmer: NodeJS.Timeout | undefined;
 
   /** The transport, once started (null without an xmpp section). */
   get transport(): Transport | null {
