@@ -60,7 +60,6 @@ export class Daemon {
     @inject(kTransformFactory) private readonly transformFactory: TransformFactory,
   ) {}
 
-
   /** The transport, once started (null without an xmpp section). */
   get transport(): Transport | null {
     return this.#transport;
