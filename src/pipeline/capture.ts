@@ -74,7 +74,10 @@ export class Capture {
     const attachments = change.attachments ?? [];
     const hashes = hashParts(change.fields, children, attachments);
     const changed = changedParts(change, hashes, before);
-    const removed = before && !before.deleted ? Object.keys(before.hashes).filter((part) => !(part in hashes)) : [];
+    // A re-creation also removes what the object had before its delete: a peer that never saw the
+    // delete (or sees it later, losing to this revision) must not keep those fields.
+    const had = before ? Object.keys(before.deleted ? before.csns : before.hashes) : [];
+    const removed = had.filter((part) => !(part in hashes));
     if (before && !before.deleted && changed.length === 0 && removed.length === 0) return undefined;
 
     const csn = this.#stamp(change.sourceCsn);
@@ -96,7 +99,7 @@ export class Capture {
       csn,
       ...(change.title === undefined ? {} : { title: change.title }),
       fields,
-      changed: before?.deleted ? Object.keys(hashes) : [...changed, ...removed],
+      changed: before?.deleted ? [...Object.keys(hashes), ...removed] : [...changed, ...removed],
       children: children.map((child): Child => ({
         id: child.id,
         type: child.type,

@@ -24,8 +24,13 @@ export class MemorySource implements Source {
     while (!signal.aborted) {
       if (next >= this.history.length) {
         await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-          signal.addEventListener('abort', () => resolve(), { once: true });
+          const onAbort = (): void => resolve();
+          // One listener per wait, removed on wake: a busy feed must not pile them up on the signal.
+          this.#wake = () => {
+            signal.removeEventListener('abort', onAbort);
+            resolve();
+          };
+          signal.addEventListener('abort', onAbort, { once: true });
         });
         continue;
       }
@@ -56,6 +61,36 @@ export class MemorySink implements Sink {
   failures = 0;
   /** While set, apply() waits for it: lets a test hold the sink to see backpressure. */
   gate: Promise<void> | undefined;
+  /**
+   * When set, the sink and this source are one application: every write, the core's and the
+   * application's own (write/remove), shows in its change feed, as a real application's would.
+   */
+  feed: MemorySource | undefined;
+
+  /** The application changes an object itself (not through the core): its feed reports it. */
+  write(localKey: string, globalId: string, type: string, fields: Record<string, readonly string[]>): void {
+    const before = this.objects.get(localKey);
+    this.objects.set(localKey, { type, fields: { ...before?.fields, ...fields }, writes: (before?.writes ?? 0) + 1 });
+    this.#report(localKey, globalId, type);
+  }
+
+  /** The application deletes an object itself; its feed reports it. */
+  remove(localKey: string, globalId: string, type: string): void {
+    this.objects.delete(localKey);
+    this.#report(localKey, globalId, type);
+  }
+
+  #report(localKey: string, globalId: string, type: string): void {
+    if (!this.feed) return;
+    const keys = [{ scheme: 'test-id', value: localKey }];
+    const object = this.objects.get(localKey);
+    if (!object) {
+      this.feed.add({ op: 'delete', keys, globalId, type });
+      return;
+    }
+    const fields = Object.entries(object.fields).map(([name, values]) => ({ name, type: 'string' as const, values: values.map(String) }));
+    this.feed.add({ op: 'upsert', keys, globalId, type: object.type, fields });
+  }
 
   async apply(batch: readonly SinkOperation[]): Promise<readonly ApplyOutcome[]> {
     await this.gate;
@@ -72,12 +107,14 @@ export class MemorySink implements Sink {
       const localKey = operation.localKey ?? entry.keys[0]?.value ?? entry.id;
       if (entry.deleted) {
         this.objects.delete(localKey);
+        this.#report(localKey, entry.id, entry.type);
         return { status: 'applied', localKey };
       }
       const before = this.objects.get(localKey);
       const fields = { ...before?.fields };
       for (const field of entry.fields) if (operation.fields.includes(field.name)) fields[field.name] = field.values;
       this.objects.set(localKey, { type: entry.type, fields, writes: (before?.writes ?? 0) + 1 });
+      this.#report(localKey, entry.id, entry.type);
       return { status: 'applied', localKey };
     });
   }
