@@ -56,13 +56,17 @@ export class Applier {
     let operations: SinkOperation[] = [];
     let decisions: Exclude<MergeDecision, { action: 'skip' }>[] = [];
     let fetchedBytes = 0;
+    // What this batch has decided so far: a later revision of the same object in the same batch
+    // (or an older one, out of order) is merged against it, not against the state before the batch.
+    const decided = new Map<string, AppliedObject>();
     for (const merged of transformed) {
-      const applied = store.getApplied(sinkName, merged.id);
+      const applied = decided.get(merged.id) ?? store.getApplied(sinkName, merged.id);
       const decision = merge(applied, merged);
       if (decision.action === 'skip') {
         report.skipped++;
         continue;
       }
+      decided.set(merged.id, { ...decision.next, localKey: applied?.localKey });
       const entry = await this.#withAttachments(merged, applied, signal, report);
       if (!entry) continue;
       operations.push({

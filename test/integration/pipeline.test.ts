@@ -175,6 +175,18 @@ describe('inbound: verify, merge, sink, mark applied', () => {
     assert.ok(letters.every((l) => l.where === 'subscription:from-a' && typeof l.payload === 'string'));
   });
 
+  it('merges revisions of one object within a batch against each other, so an older one arriving last loses', async () => {
+    const a = pipeline();
+    a.capture.commit('app', { changes: [note('n1', { title: 'old' })], checkpoint: '1' });
+    a.capture.commit('app', { changes: [note('n1', { title: 'new' })], checkpoint: '2' });
+    const { sink, channel } = subscriber();
+    const batch = a.feed();
+    await channel.receive({ ...batch, entries: [...batch.entries].reverse() });
+    await channel.drain();
+    assert.deepEqual(sink.objects.get('n1')?.fields, { title: ['new'] });
+    assert.equal(sink.calls.flat().length, 1, 'the older revision never reaches the sink');
+  });
+
   it('retries a failing sink with backoff until it comes back, losing nothing', async () => {
     const a = pipeline();
     a.capture.commit('app', { changes: [note('n1', { title: 'x' })], checkpoint: '1' });
