@@ -3,6 +3,9 @@ import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerCheckCommand } from './check-command.js';
 import { registerTransformCommand } from './transform-command.js';
+import { registerRunCommand } from './run-command.js';
+import { registerStatusCommand } from './status-command.js';
+import { registerDlqCommand } from './dlq-command.js';
 import { ExitCode } from './exit-codes.js';
 
 const require = createRequire(import.meta.url);
@@ -14,6 +17,9 @@ const program = new Command('pubsync')
 
 registerCheckCommand(program);
 registerTransformCommand(program);
+registerRunCommand(program);
+registerStatusCommand(program);
+registerDlqCommand(program);
 
 try {
   await program.parseAsync(process.argv);
