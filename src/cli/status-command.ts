@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/index.js';
 import { isSyncError } from '../errors/index.js';
@@ -67,47 +66,31 @@ export async function withStateStore(configFile: string, fn: (store: SqliteState
 }
 
 export function readStatus(store: SqliteStateStore): StatusReport {
-  // The StateStore reads one key at a time; the listings come from a read-only connection.
-  const db = new Database(store.file, { readonly: true, fileMustExist: true });
-  try {
-    db.defaultSafeIntegers(true);
-    const checkpoints = db.prepare('SELECT source, checkpoint, updated_at FROM checkpoints ORDER BY source').all() as {
-      source: string;
-      checkpoint: string;
-      updated_at: bigint;
-    }[];
-    const highWater = db.prepare('SELECT subscription, origin, seq, updated_at FROM high_water ORDER BY subscription, origin').all() as {
-      subscription: string;
-      origin: string;
-      seq: bigint;
-      updated_at: bigint;
-    }[];
-    const oldest = store.oldestOutboundSeq();
-    return {
-      stateFile: store.file,
-      outbound: {
-        depth: store.outboundDepth(),
-        lastSeq: String(store.lastOutboundSeq()),
-        oldestSeq: oldest === undefined ? null : String(oldest),
-        compactedThrough: String(store.compactedThrough()),
-      },
-      checkpoints: checkpoints.map((row) => ({ source: row.source, checkpoint: row.checkpoint, updatedAt: isoTime(row.updated_at) })),
-      highWater: highWater.map((row) => ({
-        subscription: row.subscription,
-        origin: row.origin,
-        seq: String(row.seq),
-        updatedAt: isoTime(row.updated_at),
-      })),
-      peerAcks: [...store.peerAcks()].map(([peer, seq]) => ({ peer, seq: String(seq) })),
-      deadLetters: store.countDeadLetters(),
-      conflicts: store.countConflicts('conflict'),
-      keyCollisions: store.countConflicts('collision'),
-      tombstonesPending: store.countTombstones(),
-      note: LIVE_NOTE,
-    };
-  } finally {
-    db.close();
-  }
+  const checkpoints = store.listCheckpoints();
+  const highWater = store.listHighWater();
+  const oldest = store.oldestOutboundSeq();
+  return {
+    stateFile: store.file,
+    outbound: {
+      depth: store.outboundDepth(),
+      lastSeq: String(store.lastOutboundSeq()),
+      oldestSeq: oldest === undefined ? null : String(oldest),
+      compactedThrough: String(store.compactedThrough()),
+    },
+    checkpoints: checkpoints.map((row) => ({ source: row.source, checkpoint: row.checkpoint, updatedAt: isoTime(row.updatedAt) })),
+    highWater: highWater.map((row) => ({
+      subscription: row.subscription,
+      origin: row.origin,
+      seq: String(row.seq),
+      updatedAt: isoTime(row.updatedAt),
+    })),
+    peerAcks: [...store.peerAcks()].map(([peer, seq]) => ({ peer, seq: String(seq) })),
+    deadLetters: store.countDeadLetters(),
+    conflicts: store.countConflicts('conflict'),
+    keyCollisions: store.countConflicts('collision'),
+    tombstonesPending: store.countTombstones(),
+    note: LIVE_NOTE,
+  };
 }
 
 export function formatStatus(report: StatusReport): string {

@@ -308,6 +308,23 @@ export class SqliteStateStore implements StateStore {
 
   // Subscriber side.
 
+  listCheckpoints(): { source: string; checkpoint: string; updatedAt: number }[] {
+    return this.guard('listCheckpoints', () =>
+      this.s.listCheckpoints.all().map((row) => ({ source: row.source, checkpoint: row.checkpoint, updatedAt: Number(row.updated_at) })),
+    );
+  }
+
+  listHighWater(): { subscription: string; origin: string; seq: bigint; updatedAt: number }[] {
+    return this.guard('listHighWater', () =>
+      this.s.listHighWater.all().map((row) => ({
+        subscription: row.subscription,
+        origin: row.origin,
+        seq: row.seq,
+        updatedAt: Number(row.updated_at),
+      })),
+    );
+  }
+
   getHighWater(subscription: string, origin: string): bigint {
     return this.guard('getHighWater', () => this.s.getHighWater.get(subscription, origin) ?? 0n);
   }

@@ -85,6 +85,8 @@ export interface StateStore {
   outboundDepth(): number;
   getCheckpoint(source: string): string | undefined;
   setCheckpoint(source: string, checkpoint: string): void;
+  /** Every source's checkpoint, by source name (for `pubsync status`). */
+  listCheckpoints(): { source: string; checkpoint: string; updatedAt: number }[];
 
   // Objects captured by sources.
   getCaptured(source: string, key: string): CapturedObject | undefined;
@@ -101,6 +103,8 @@ export interface StateStore {
   // Subscriber side: the last origin sequence applied, per origin replica and subscription.
   getHighWater(subscription: string, origin: string): bigint;
   setHighWater(subscription: string, origin: string, seq: bigint): void;
+  /** Every subscription's position per origin (for `pubsync status`). */
+  listHighWater(): { subscription: string; origin: string; seq: bigint; updatedAt: number }[];
 
   // Publisher side: what each peer has acknowledged, so the log can be trimmed.
   setPeerAck(peer: string, seq: bigint): void;

@@ -1,6 +1,19 @@
 import type Database from 'better-sqlite3';
 
 /** Rows as SQLite returns them; the store maps them to the StateStore types. */
+export interface CheckpointRow {
+  source: string;
+  checkpoint: string;
+  updated_at: bigint;
+}
+
+export interface HighWaterRow {
+  subscription: string;
+  origin: string;
+  seq: bigint;
+  updated_at: bigint;
+}
+
 export interface OutboundRow {
   seq: bigint;
   entry_id: string;
@@ -67,6 +80,7 @@ export interface Statements {
   readonly trimAckedOrOlder: Statement;
   readonly trimOlder: Statement;
   readonly getCheckpoint: Statement<string>;
+  readonly listCheckpoints: Statement<CheckpointRow>;
   readonly setCheckpoint: Statement;
   readonly getCaptured: Statement<CapturedRow>;
   readonly putCaptured: Statement;
@@ -76,6 +90,7 @@ export interface Statements {
   readonly countTombstones: Statement<number>;
   readonly purgeTombstones: Statement;
   readonly getHighWater: Statement<bigint>;
+  readonly listHighWater: Statement<HighWaterRow>;
   readonly setHighWater: Statement;
   readonly setPeerAck: Statement;
   readonly peerAcks: Statement<PeerAckRow>;
@@ -144,6 +159,7 @@ export function prepareStatements(db: Database.Database): Statements {
     trimOlder: prepare('DELETE FROM outbound_log WHERE created_at < ?'),
 
     getCheckpoint: value<string>('SELECT checkpoint FROM checkpoints WHERE source = ?'),
+    listCheckpoints: prepare<CheckpointRow>('SELECT source, checkpoint, updated_at FROM checkpoints ORDER BY source').safeIntegers(true),
     setCheckpoint: prepare(
       `INSERT INTO checkpoints (source, checkpoint, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
@@ -173,6 +189,9 @@ export function prepareStatements(db: Database.Database): Statements {
     purgeTombstones: prepare('DELETE FROM applied WHERE deleted = 1 AND updated_at < ?'),
 
     getHighWater: value<bigint>('SELECT seq FROM high_water WHERE subscription = ? AND origin = ?').safeIntegers(true),
+    listHighWater: prepare<HighWaterRow>(
+      'SELECT subscription, origin, seq, updated_at FROM high_water ORDER BY subscription, origin',
+    ).safeIntegers(true),
     setHighWater: prepare(
       `INSERT INTO high_water (subscription, origin, seq, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (subscription, origin) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,

@@ -61,6 +61,27 @@ describe('outbound log', () => {
   });
 });
 
+describe('listings for pubsync status', () => {
+  it('lists every checkpoint and every high-water mark with the time it was written', () => {
+    const clock = new ManualClock();
+    const store = memoryStore(clock);
+    clock.time = 1_000;
+    store.setCheckpoint('ldap', 'csn-1');
+    store.setHighWater('from-b', 'b@localhost', 7n);
+    clock.time = 2_000;
+    store.setCheckpoint('couch', '12-abc');
+    store.setHighWater('from-b', 'c@localhost', 3n);
+    assert.deepEqual(store.listCheckpoints(), [
+      { source: 'couch', checkpoint: '12-abc', updatedAt: 2_000 },
+      { source: 'ldap', checkpoint: 'csn-1', updatedAt: 1_000 },
+    ]);
+    assert.deepEqual(store.listHighWater(), [
+      { subscription: 'from-b', origin: 'b@localhost', seq: 7n, updatedAt: 1_000 },
+      { subscription: 'from-b', origin: 'c@localhost', seq: 3n, updatedAt: 2_000 },
+    ]);
+  });
+});
+
 describe('transactions', () => {
   it('rolls back the log append and the checkpoint together when the body throws', () => {
     const store = memoryStore();
