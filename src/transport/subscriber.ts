@@ -100,7 +100,11 @@ export class Subscriber {
       track.resubscribe.unref?.();
       return;
     }
+    const retried = track.subscribeBackoff.attempts > 0;
     track.subscribeBackoff.reset();
+    // What the origin published between our last catch-up and this late subscription reached
+    // nobody (notifications are not stored): pull it now rather than at the next reconnect.
+    if (retried) void this.catchUp(target.name);
   }
 
   /** Pulls what the origin has beyond what we received (on start, reconnect, gap, or when told we are behind). */
