@@ -7,7 +7,7 @@ import { parseFeed } from '../format/index.js';
 import type { Batch, Origin } from '../format/model.js';
 import type { OutboundRecord, StateStore } from '../state/state-store.js';
 import { packFeeds } from './feed-packer.js';
-import { bare } from './pubsub-nodes.js';
+import { bare, RawXml } from './pubsub-nodes.js';
 import type { Stanza, XmppConnection } from './xmpp-connection.js';
 
 export const NS_CATCHUP = 'urn:xmpp:pubsync:catchup:0';
@@ -192,14 +192,4 @@ export async function pullFromOrigin(options: PullOptions): Promise<bigint> {
 
 function stanzaError(type: string, condition: string, text: string): Stanza {
   return xml('error', { type }, xml(condition, NS_STANZAS), xml('text', { xmlns: NS_STANZAS }, text));
-}
-
-class RawXml {
-  constructor(readonly text: string) {}
-  write(writer: (s: string) => void): void {
-    writer(this.text);
-  }
-  toString(): string {
-    return this.text;
-  }
 }

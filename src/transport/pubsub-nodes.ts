@@ -181,7 +181,7 @@ export function bare(jid: string): string {
 }
 
 /** Pre-serialized XML inside an ltx tree: ltx asks children to write themselves. */
-class RawXml {
+export class RawXml {
   constructor(readonly text: string) {}
   write(writer: (s: string) => void): void {
     writer(this.text);

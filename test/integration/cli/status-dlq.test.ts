@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStateStore } from '../../../src/state/index.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-function pubsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('node', ['bin/pubsync.js', ...args], { cwd: root }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { pubsync } from '../../support/cli.js';
 
 const BINARY = Uint8Array.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);
 

@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { NodeConfig } from '../../../src/config/schema.js';
 import { ensureNode } from '../../../src/transport/pubsub-nodes.js';
 import { XmppConnection } from '../../../src/transport/xmpp-connection.js';
 import { freePort } from '../../harness/service-process.js';
 import { startProsody, type ProsodyServer, type XmppAccount } from '../../harness/prosody.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-function pubsync(...args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile('node', ['bin/pubsync.js', ...args], { cwd: root }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+import { pubsync } from '../../support/cli.js';
 
 /** `pubsync check --online` against a real Prosody: partner discovery through disco#items. */
 describe('pubsync check --online', { timeout: 60_000 }, () => {

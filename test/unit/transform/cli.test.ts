@@ -1,13 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseFeed } from '../../../src/format/index.js';
+import { pubsyncWithEnv, repoRoot as root } from '../../support/cli.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const pubsync = (...args: string[]) => pubsyncWithEnv(env, ...args);
 const fixture = (name: string, file: string) => join(root, 'test/fixtures/transforms', name, file);
 
 let dir: string;
@@ -18,14 +18,6 @@ before(async () => {
   env = { ...process.env, XDG_CACHE_HOME: join(dir, 'cache') };
 });
 after(() => rm(dir, { recursive: true, force: true }));
-
-function pubsync(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile('node', ['bin/pubsync.js', ...args], { cwd: root, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const XSL_OPEN = '<xsl:stylesheet version="3.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:atom="http://www.w3.org/2005/Atom">';
 
