@@ -29,6 +29,15 @@ export function crossCheck(input: unknown): CrossProblem[] {
     }
   });
   const sources = names(section('sources'));
+  section('sinks').forEach((sink, i) => {
+    const source = isRecord(sink) ? sink['source'] : undefined;
+    if (typeof source === 'string' && !sources.has(source)) {
+      problems.push({
+        path: ['sinks', i, 'source'],
+        message: `no source named "${source}"; the sources are: ${[...sources].join(', ') || '(none configured)'}`,
+      });
+    }
+  });
   section('nodes').forEach((node, i) => {
     const route = isRecord(node) && isRecord(node['route']) ? node['route'] : {};
     const wanted = Array.isArray(route['sources']) ? route['sources'] : [];

@@ -21,6 +21,16 @@ const pluginInstance = z
   })
   .strict();
 
+const sinkInstance = pluginInstance
+  .extend({
+    source: name
+      .optional()
+      .describe(
+        'the source that reads the data this sink writes (the same application): what the sink applies is then known to that source, so it is not published again as a local change',
+      ),
+  })
+  .strict();
+
 const fieldPredicate = z
   .object({
     field: z.string().min(1),
@@ -119,18 +129,35 @@ export const configSchema = z
       .strict()
       .default({ level: 'info' }),
     xmpp: xmppConfig.optional(),
+    replication: z
+      .object({
+        collisions: z
+          .enum(['rename', 'merge'])
+          .default('rename')
+          .describe(
+            'two objects created independently with the same natural key: "rename" keeps the older under the key and gives the newer a new one; "merge" makes them one object (the older global id wins, fields merged by CSN)',
+          ),
+        tombstoneRetentionDays: z
+          .number()
+          .positive()
+          .default(30)
+          .describe('a tombstone not yet acknowledged by every known peer is purged after this many days'),
+      })
+      .strict()
+      .default({ collisions: 'rename', tombstoneRetentionDays: 30 }),
     plugins: z.array(z.string().min(1)).default([]).describe('third-party plugin modules: npm names or paths'),
     sources: z.array(pluginInstance).default([]),
-    sinks: z.array(pluginInstance).default([]),
+    sinks: z.array(sinkInstance).default([]),
     nodes: z.array(nodeConfig).default([]),
     subscriptions: z.array(subscriptionConfig).default([]),
   })
-  .strict()
   .strict();
 
 
 export type Config = z.infer<typeof configSchema>;
 export type PluginInstanceConfig = z.infer<typeof pluginInstance>;
+export type SinkInstanceConfig = z.infer<typeof sinkInstance>;
+export type ReplicationConfig = z.infer<typeof configSchema>['replication'];
 export type NodeConfig = z.infer<typeof nodeConfig>;
 export type SubscriptionConfig = z.infer<typeof subscriptionConfig>;
 export type RouteConfig = z.infer<typeof routeSchema>;
