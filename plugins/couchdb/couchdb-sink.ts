@@ -95,6 +95,7 @@ export class CouchDbSink implements Sink {
           id: item.id,
           entry: item.operation.entry,
           fields: item.operation.fields,
+          ...(item.operation.removeOnly ? { removeOnly: true } : {}),
           current: state,
           layout: this.#layout,
           writer: writerOf(this.#context.replica),

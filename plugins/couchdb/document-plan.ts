@@ -12,6 +12,8 @@ export interface PlanInput {
   readonly id: string;
   readonly entry: Entry;
   readonly fields: readonly string[];
+  /** Only remove the named parts (SinkOperation.removeOnly). */
+  readonly removeOnly?: boolean;
   readonly current: CurrentDoc;
   readonly layout: DocumentLayout;
   /** This daemon: recorded in the metadata as the last writer. */
@@ -56,11 +58,14 @@ export function planDocument(input: PlanInput): DocumentPlan {
     else delete next[name];
     fieldCsns[name] = ours;
   }
-  next[layout.typeField] = entry.type;
-  if (entry.tags.length > 0) next[layout.tagsField] = [...entry.tags];
-  else delete next[layout.tagsField];
+  // A removal leaves the document's type and tags as they are (the entry carries none).
+  if (!input.removeOnly) {
+    next[layout.typeField] = entry.type;
+    if (entry.tags.length > 0) next[layout.tagsField] = [...entry.tags];
+    else delete next[layout.tagsField];
+  }
 
-  const attachments = planAttachments(entry, base, before);
+  const attachments = planAttachments(entry, input.fields, base, before);
   if ('outcome' in attachments) return done(attachments.outcome);
   if (Object.keys(attachments.stubs).length > 0) next['_attachments'] = attachments.stubs;
   else delete next['_attachments'];
@@ -78,14 +83,27 @@ export function planDocument(input: PlanInput): DocumentPlan {
   return { kind: 'write', doc: next as CouchDoc };
 }
 
+/**
+ * The document's attachments after the operation: those the operation names come from the entry
+ * (or go, when the entry does not carry them); the others stay as the document has them.
+ */
 function planAttachments(
   entry: Extract<Entry, { deleted: false }>,
+  fields: readonly string[],
   base: CouchDoc,
   before: WrittenMeta | undefined,
 ): { stubs: Record<string, AttachmentStub>; digests: Record<string, string> } | { outcome: ApplyOutcome } {
+  const named = new Set(fields.filter((part) => part.startsWith('attachment:')).map((part) => part.slice('attachment:'.length)));
   const stubs: Record<string, AttachmentStub> = {};
   const digests: Record<string, string> = {};
+  for (const [name, stub] of Object.entries(base._attachments ?? {})) {
+    if (named.has(name)) continue;
+    stubs[name] = stub;
+    const digest = before?.attachments?.[name];
+    if (digest !== undefined) digests[name] = digest;
+  }
   for (const attachment of entry.attachments) {
+    if (!named.has(attachment.name)) continue;
     const existing = base._attachments?.[attachment.name];
     const unchanged = existing !== undefined && before?.attachments?.[attachment.name] === attachment.sha256;
     if (unchanged) stubs[attachment.name] = existing;

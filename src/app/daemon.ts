@@ -1,20 +1,25 @@
 import { inject, injectable } from 'tsyringe';
 import type { LoadedConfig } from '../config/index.js';
+import type { SinkInstanceConfig } from '../config/schema.js';
 import { serializeEntry, type CsnClock } from '../format/index.js';
-import type { Batch } from '../format/model.js';
+import type { Batch, Entry } from '../format/model.js';
+import type { AdminService } from '../admin/admin-service.js';
+import type { AdminTarget } from '../admin/admin-target.js';
 import type { Logger } from '../logging/logger.js';
 import { ErrorCodes, SyncError } from '../errors/index.js';
-import { Applier } from '../pipeline/applier.js';
+import { Applier, type ApplierOptions, type ApplyReport } from '../pipeline/applier.js';
 import { deferredResolver } from '../pipeline/attachment-resolver.js';
 import { Capture, type CapturedEntry } from '../pipeline/capture.js';
 import { InboundChannel } from '../pipeline/inbound-channel.js';
 import { Router } from '../pipeline/router.js';
+import { SinkWrites } from '../pipeline/sink-writes.js';
 import { runSource } from '../pipeline/source-runner.js';
 import type { PluginHost, StopReport } from '../plugin-host/index.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Transport } from '../transport/xmpp-transport.js';
 import type { XsltTransform } from '../transform/index.js';
 import {
+  kAdminFactory,
   kConfig,
   kCsnClock,
   kLogger,
@@ -22,6 +27,7 @@ import {
   kStateStore,
   kTransformFactory,
   kTransportFactory,
+  type AdminFactory,
   type TransformFactory,
   type TransportFactory,
 } from './tokens.js';
@@ -35,20 +41,31 @@ const TRIM_ROUNDS = 10;
 const TRIM_BATCH = 10_000;
 const DAY_MS = 86_400_000;
 
+export interface DaemonStartOptions {
+  /** `pubsync sync --once`: sources stop once caught up (see runSource's untilCaughtUp); settle() follows. */
+  readonly once?: { readonly sourceQuietMs: number };
+}
+
 /**
  * One running replica: the plugin instances, the outbound stage of every source and the inbound
  * channel of every subscription. start() brings them up in dependency order; stop() aborts the
  * sources, drains what is in flight, closes the plugins in reverse and closes the state store.
  */
 @injectable()
-export class Daemon {
+export class Daemon implements AdminTarget {
   readonly #controller = new AbortController();
   readonly #channels = new Map<string, InboundChannel>();
+  /** Per subscription with a transform: its applier without it, for retrying already transformed dead letters. */
+  readonly #untransformed = new Map<string, Applier>();
   readonly #runners: Promise<void>[] = [];
-  readonly #captured = new Set<(entries: readonly CapturedEntry[]) => void>();
+  readonly #captured = new Set<(entries: readonly CapturedEntry[], source: string) => void>();
+  readonly #received = new Set<(subscription: string, batch: Batch) => void>();
+  readonly #applied = new Set<(subscription: string, report: ApplyReport) => void>();
   readonly #transforms: XsltTransform[] = [];
   #transport: Transport | null = null;
   #trimmer: NodeJS.Timeout | undefined;
+  #admin: AdminService | undefined;
+  #started = false;
 
   constructor(
     @inject(kConfig) private readonly loaded: LoadedConfig,
@@ -58,6 +75,7 @@ export class Daemon {
     @inject(kPluginHost) private readonly host: PluginHost,
     @inject(kTransportFactory) private readonly transportFactory: TransportFactory,
     @inject(kTransformFactory) private readonly transformFactory: TransformFactory,
+    @inject(kAdminFactory) private readonly adminFactory: AdminFactory,
   ) {}
 
   /** The transport, once started (null without an xmpp section). */
@@ -65,8 +83,20 @@ export class Daemon {
     return this.#transport;
   }
 
-  async start(): Promise<void> {
+  /** start() completed and stop() has not begun. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  async start(options: DaemonStartOptions = {}): Promise<void> {
     const { config } = this.loaded;
+    // One gate per application whose sink names its source: the source commits after the writes.
+    const gates = new Map(config.sinks.flatMap((sink) => (sink.source === undefined ? [] : [[sink.source, new SinkWrites(this.store, sink.source)] as const])));
+    // Per linked source, an applier of its sink: it writes again what a peer write overtook.
+    const reasserters = new Map<string, Applier>();
+    // First, so that /healthz and /readyz answer while the rest connects and catches up.
+    this.#admin = this.adminFactory(this);
+    await this.#admin.start();
     await this.host.start();
     for (const subscription of config.subscriptions) {
       const sink = this.host.sink(subscription.sink);
@@ -78,11 +108,11 @@ export class Daemon {
         this.#transforms.push(transform);
         await transform.start();
       }
-      const applier = new Applier({
+      const applierOptions: ApplierOptions = {
         subscription: subscription.name,
         sinkName: subscription.sink,
         sink,
-        ...(transform ? { transform } : {}),
+        ...linkedSourceOf(config.sinks, subscription.sink, gates),
         store: this.store,
         serialize: serializeEntry,
         logger,
@@ -90,8 +120,20 @@ export class Daemon {
           () => this.#transport?.attachments,
           () => new SyncError(ErrorCodes.ATTACHMENT_REFUSED, 'record', 'no XMPP transport to fetch attachments by reference with'),
         ),
+      };
+      const applier = new Applier(transform ? { ...applierOptions, transform } : applierOptions);
+      // A dead letter of the sink or attachment stage holds the entry as transformed: its retry skips the transform.
+      if (transform) this.#untransformed.set(subscription.name, new Applier(applierOptions));
+      const linked = linkedSourceOf(config.sinks, subscription.sink, gates).linkedSource;
+      if (linked !== undefined && !reasserters.has(linked)) reasserters.set(linked, applier);
+      const channel = new InboundChannel({
+        subscription: subscription.name,
+        applier,
+        store: this.store,
+        serialize: serializeEntry,
+        logger,
+        onApplied: (report) => this.#applied.forEach((listener) => listener(subscription.name, report)),
       });
-      const channel = new InboundChannel({ subscription: subscription.name, applier, store: this.store, serialize: serializeEntry, logger });
       channel.start(this.#controller.signal);
       this.#channels.set(subscription.name, channel);
     }
@@ -103,20 +145,28 @@ export class Daemon {
       serialize: serializeEntry,
       inlineAttachmentBytes: INLINE_ATTACHMENT_BYTES,
       ...(config.xmpp ? { attachmentService: `${config.xmpp.jid}/${config.xmpp.resource}` } : {}),
+      linkedSinks: new Map(config.sinks.flatMap((sink) => (sink.source === undefined ? [] : [[sink.source, sink.name] as const]))),
+      writes: gates,
       logger: this.logger.child({ component: 'capture' }),
     });
     for (const source of this.host.sources) {
-      this.#runners.push(
-        runSource({
-          name: source.name,
-          source,
-          capture,
-          store: this.store,
-          logger: this.logger.child({ component: 'source-runner', source: source.name }),
-          signal: this.#controller.signal,
-          onCaptured: (entries) => this.#captured.forEach((listener) => listener(entries)),
-        }),
-      );
+      const writes = gates.get(source.name);
+      const reassert = reasserters.get(source.name);
+      const runner = runSource({
+        name: source.name,
+        ...(writes ? { writes } : {}),
+        ...(reassert ? { reassert: (overtaken) => reassert.reassert(overtaken, this.#controller.signal) } : {}),
+        source,
+        capture,
+        store: this.store,
+        logger: this.logger.child({ component: 'source-runner', source: source.name }),
+        signal: this.#controller.signal,
+        onCaptured: (entries) => this.#captured.forEach((listener) => listener(entries, source.name)),
+        ...(options.once ? { untilCaughtUp: { quietMs: options.once.sourceQuietMs } } : {}),
+      });
+      // Once: a source failure ends the sync, and settle() reports it.
+      if (options.once) runner.catch(() => undefined);
+      this.#runners.push(runner);
     }
     this.#transport = this.transportFactory((subscription, batch) => this.receive(subscription, batch, this.#controller.signal));
     if (this.#transport) {
@@ -126,18 +176,59 @@ export class Daemon {
     }
     this.#trimmer = setInterval(() => this.trimLog(), TRIM_EVERY_MS);
     this.#trimmer.unref?.();
+    this.#started = true;
+    this.#admin.started();
     this.logger.info({ sources: this.host.sources.length, subscriptions: this.#channels.size }, 'pubsync ready');
+  }
+
+  /**
+   * `pubsync sync --once`, after start({ once }): waits until every source is caught up, publishes
+   * the whole log, catches every subscription up and applies what arrived. Rejects naming what
+   * failed; stop() follows either way.
+   */
+  async settle(): Promise<void> {
+    const failed = (await Promise.allSettled(this.#runners)).flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (failed.length > 0) {
+      const reasons = failed.map((reason) => (reason instanceof Error ? reason.message : String(reason)));
+      throw new SyncError(ErrorCodes.SYNC_INCOMPLETE, 'transient', `a source failed: ${reasons.join('; ')}`);
+    }
+    await this.#transport?.settle?.();
+    await Promise.all([...this.#channels.values()].map((channel) => channel.drain()));
   }
 
   /** Hands a batch a peer published to its subscription (the transport calls this). */
   receive(subscription: string, batch: Batch, signal?: AbortSignal): Promise<void> {
     const channel = this.#channels.get(subscription);
     if (!channel) return Promise.reject(new Error(`no subscription named ${subscription}`));
+    this.#received.forEach((listener) => listener(subscription, batch));
     return channel.receive(batch, signal);
   }
 
+  /** Batches waiting in a subscription's inbound queue. */
+  inboundDepth(subscription: string): number | undefined {
+    return this.#channels.get(subscription)?.depth;
+  }
+
+  /** Applies entries (a dead letter's) through the subscription's inbound path, in turn with its queue. */
+  retryEntries(subscription: string, entries: readonly Entry[], transformed = false): Promise<ApplyReport> | undefined {
+    const applier = transformed ? this.#untransformed.get(subscription) : undefined;
+    return this.#channels.get(subscription)?.retry(entries, this.#controller.signal, applier);
+  }
+
+  /** Called for every batch handed to a subscription, before it is queued. */
+  onReceived(listener: (subscription: string, batch: Batch) => void): () => void {
+    this.#received.add(listener);
+    return () => this.#received.delete(listener);
+  }
+
+  /** Called with the report of every batch a subscription applied. */
+  onApplied(listener: (subscription: string, report: ApplyReport) => void): () => void {
+    this.#applied.add(listener);
+    return () => this.#applied.delete(listener);
+  }
+
   /** Called after every committed source batch that produced entries (the publisher listens). */
-  onCaptured(listener: (entries: readonly CapturedEntry[]) => void): () => void {
+  onCaptured(listener: (entries: readonly CapturedEntry[], source: string) => void): () => void {
     this.#captured.add(listener);
     return () => this.#captured.delete(listener);
   }
@@ -166,6 +257,9 @@ export class Daemon {
   }
 
   async stop(): Promise<StopReport> {
+    this.#started = false;
+    // The CLI reads the state database from here on.
+    await this.#admin?.stop();
     clearInterval(this.#trimmer);
     this.#controller.abort();
     await Promise.allSettled(this.#runners);
@@ -176,4 +270,15 @@ export class Daemon {
     this.store.close();
     return report;
   }
+}
+
+/** The source a sink names as reading what it writes (the same application), as Applier options. */
+function linkedSourceOf(
+  sinks: readonly SinkInstanceConfig[],
+  sinkName: string,
+  gates: ReadonlyMap<string, SinkWrites>,
+): { linkedSource?: string; writes?: SinkWrites } {
+  const source = sinks.find((sink) => sink.name === sinkName)?.source;
+  const writes = source === undefined ? undefined : gates.get(source);
+  return source === undefined ? {} : { linkedSource: source, ...(writes ? { writes } : {}) };
 }

@@ -1,10 +1,15 @@
 import type { Logger } from 'pino';
 import { ErrorCodes, SyncError, wrapPluginError } from '../errors/index.js';
-import type { Attachment, Entry } from '../format/model.js';
+import type { Attachment, Entry, ObjectEntry } from '../format/model.js';
 import type { AttachmentResolver } from './attachment-resolver.js';
 import type { ApplyOutcome, Sink, SinkOperation, Transform } from '../plugin-api/roles.js';
-import type { AppliedObject, StateStore } from '../state/state-store.js';
+import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
+import { parseEntry } from '../format/index.js';
+import type { Overtaken } from './capture.js';
 import { merge, type MergeDecision } from './merge.js';
+import { hashEntryParts } from './object-hash.js';
+import type { SinkWrites } from './sink-writes.js';
+import { combine, isAlive, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
 
 /** Bytes of fetched attachments held before the operations so far are handed to the sink. */
 const MAX_FETCHED_BYTES = 64 * 1024 * 1024;
@@ -14,6 +19,10 @@ export interface ApplierOptions {
   readonly subscription: string;
   readonly sinkName: string;
   readonly sink: Sink;
+  /** The source that reads what this sink writes (the same application), if the config names one. */
+  readonly linkedSource?: string;
+  /** Shared with that source's runner: it commits a batch only once the writes in flight are recorded. */
+  readonly writes?: SinkWrites;
   readonly transform?: Transform;
   readonly store: StateStore;
   readonly serialize: (entry: Entry) => string;
@@ -51,76 +60,136 @@ export class Applier {
   async apply(entries: readonly Entry[], signal: AbortSignal, highWater?: HighWater): Promise<ApplyReport> {
     const report: ApplyReport = { applied: 0, skipped: 0, conflicts: 0, deadLettered: 0 };
     const transformed = await this.#transform(entries, signal, report);
-    const { store, sinkName } = this.#options;
 
-    let operations: SinkOperation[] = [];
-    let decisions: Exclude<MergeDecision, { action: 'skip' }>[] = [];
+    let pending: Pending[] = [];
     let fetchedBytes = 0;
     // What this batch has decided so far: a later revision of the same object in the same batch
     // (or an older one, out of order) is merged against it, not against the state before the batch.
-    const decided = new Map<string, AppliedObject>();
+    const decided = new Map<string, Known>();
     for (const merged of transformed) {
-      const applied = decided.get(merged.id) ?? store.getApplied(sinkName, merged.id);
-      const decision = merge(applied, merged);
+      const known = decided.get(merged.id) ?? this.#known(merged.id);
+      const decision = merge(known.version, merged);
       if (decision.action === 'skip') {
         report.skipped++;
         continue;
       }
-      decided.set(merged.id, { ...decision.next, localKey: applied?.localKey });
-      const entry = await this.#withAttachments(merged, applied, signal, report);
-      if (!entry) continue;
-      operations.push({
-        entry,
-        fields: decision.action === 'apply' ? decision.fields : [],
-        ...(applied?.localKey === undefined ? {} : { localKey: applied.localKey }),
-      });
-      decisions.push(decision);
-      if (entry !== merged) fetchedBytes += fetchedBytesOf(entry);
+      const operation = await this.#operationOf(decision, merged, known, signal, report);
+      if (!operation) continue;
+      decided.set(merged.id, { ...known, version: decision.next, hashes: hashesAfter(known.hashes, operation) });
+      pending.push({ operation, next: decision.next, known });
+      if (operation.entry !== merged) fetchedBytes += fetchedBytesOf(operation.entry);
       // Fetched attachments are held until the sink call: hand them over before they pile up.
       if (fetchedBytes >= MAX_FETCHED_BYTES) {
-        await this.#applyAndRecord(operations, decisions, signal, report, undefined);
-        [operations, decisions, fetchedBytes] = [[], [], 0];
+        await this.#applyAndRecord(pending, signal, report, undefined);
+        [pending, fetchedBytes] = [[], 0];
       }
     }
-    await this.#applyAndRecord(operations, decisions, signal, report, highWater);
+    await this.#applyAndRecord(pending, signal, report, highWater);
     return report;
   }
 
-  async #applyAndRecord(
-    operations: readonly SinkOperation[],
-    decisions: readonly Exclude<MergeDecision, { action: 'skip' }>[],
+  /**
+   * Writes the newest local parts of an object again, after the sink overwrote them with an older
+   * peer value it had decided on before the local change was captured (see Capture.takeOvertaken).
+   * The values come from the newest logged entry of the object; a part it lacks was removed.
+   */
+  async reassert(overtaken: readonly Overtaken[], signal: AbortSignal): Promise<void> {
+    const pending: Pending[] = [];
+    for (const { globalId, parts } of overtaken) {
+      const record = this.#options.store.latestOutbound(globalId);
+      const logged = record ? parseEntry(record.payload) : undefined;
+      const known = this.#known(globalId);
+      if (!logged || logged.deleted || !known.version) continue;
+      const wanted = new Set(parts);
+      const entry: ObjectEntry = {
+        ...logged,
+        fields: logged.fields.filter((f) => wanted.has(f.name)),
+        children: logged.children.filter((c) => wanted.has(`child:${c.id}`)),
+        attachments: logged.attachments.filter((a) => wanted.has(`attachment:${a.name}`)),
+      };
+      const localKey = known.localKey === undefined ? {} : { localKey: known.localKey };
+      pending.push({ operation: { entry, fields: parts, ...localKey }, next: known.version, known });
+    }
+    if (pending.length === 0) return;
+    this.#options.logger.info({ objects: pending.length }, 'writing local changes again that a peer write overtook');
+    await this.#applyAndRecord(pending, signal, { applied: 0, skipped: 0, conflicts: 0, deadLettered: 0 }, undefined);
+  }
+
+  /**
+   * What this replica holds of an object: what its sink applied and, when the sink names the
+   * source of the same application, what that source captured (a local change not yet seen by
+   * the peers must win over their older ones just the same).
+   */
+  #known(globalId: string): Known {
+    const { store, sinkName, linkedSource } = this.#options;
+    const applied = store.getApplied(sinkName, globalId);
+    const captured = linkedSource === undefined ? undefined : store.findCapturedByGlobalId(linkedSource, globalId)?.object;
+    return {
+      version: combine(applied ? versionOfApplied(applied) : undefined, captured ? versionOfCaptured(captured) : undefined),
+      localKey: applied?.localKey,
+      hashes: newestHashes(applied, captured),
+    };
+  }
+
+  /** The sink operation for a decision; undefined when the entry was dead-lettered on the way. */
+  async #operationOf(
+    decision: Exclude<MergeDecision, { action: 'skip' }>,
+    received: Entry,
+    known: Known,
     signal: AbortSignal,
     report: ApplyReport,
-    highWater: HighWater | undefined,
-  ): Promise<void> {
+  ): Promise<SinkOperation | undefined> {
+    const localKey = known.localKey === undefined ? {} : { localKey: known.localKey };
+    switch (decision.action) {
+      case 'delete':
+        return { entry: received, fields: [], ...localKey };
+      case 'clear':
+        return { entry: removalOf(received), fields: decision.fields, removeOnly: true, ...localKey };
+      case 'apply': {
+        const entry = await this.#withAttachments(decision.entry, known, signal, report);
+        return entry && { entry, fields: decision.fields, ...localKey };
+      }
+    }
+  }
+
+  async #applyAndRecord(pending: readonly Pending[], signal: AbortSignal, report: ApplyReport, highWater: HighWater | undefined): Promise<void> {
+    const { writes } = this.#options;
+    if (writes) await writes.write(() => this.#applyAndRecordNow(pending, signal, report, highWater));
+    else await this.#applyAndRecordNow(pending, signal, report, highWater);
+  }
+
+  async #applyAndRecordNow(pending: readonly Pending[], signal: AbortSignal, report: ApplyReport, highWater: HighWater | undefined): Promise<void> {
     const { store } = this.#options;
-    const outcomes = operations.length > 0 ? await this.#sinkApply(operations, signal) : [];
+    // A removal with nothing left to remove changes nothing in the sink: only the state records it.
+    const calls = pending.filter(({ operation }) => !(operation.removeOnly && operation.fields.length === 0));
+    const outcomes = calls.length > 0 ? await this.#sinkApply(calls.map((p) => p.operation), signal) : [];
+    const outcomeOf = new Map(calls.map((p, i) => [p, outcomes[i]]));
     store.transaction(() => {
-      outcomes.forEach((outcome, i) => {
-        const operation = operations[i];
-        const decision = decisions[i];
-        if (!operation || !decision) return;
-        this.#record(outcome, operation, decision.next, report);
-      });
+      for (const item of pending) {
+        this.#record(outcomeOf.get(item) ?? { status: 'skipped', reason: 'nothing to remove' }, item, report);
+      }
       if (highWater) store.setHighWater(this.#options.subscription, highWater.origin, highWater.seq);
     });
   }
 
-  #record(
-    outcome: ApplyOutcome,
-    operation: SinkOperation,
-    next: { globalId: string; csns: Readonly<Record<string, string>>; csn: string; deleted: boolean },
-    report: ApplyReport,
-  ): void {
+  #record(outcome: ApplyOutcome, { operation, next, known }: Pending, report: ApplyReport): void {
     const { store, sinkName, subscription } = this.#options;
     switch (outcome.status) {
       case 'applied':
-        store.putApplied(sinkName, { ...next, localKey: outcome.localKey });
+      case 'skipped': {
+        // A sink that had nothing to do (already so) holds the decided state all the same.
+        const localKey = outcome.status === 'applied' ? outcome.localKey : known.localKey;
+        const hashes = hashesAfter(known.hashes, operation);
+        store.putApplied(sinkName, appliedObjectOf(operation, next, localKey, hashes));
+        if (outcome.status === 'skipped') {
+          report.skipped++;
+          return;
+        }
         report.applied++;
+        const keys = [outcome.localKey, ...operation.entry.keys.map((key) => key.value)];
+        this.#options.writes?.record(keys, operation.entry.deleted ? { deleted: true } : { deleted: false, hashes }, operation.fields);
         return;
-      case 'skipped':
-        report.skipped++;
-        return;
+      }
       case 'conflict':
         store.addConflict({
           kind: 'conflict',
@@ -142,11 +211,12 @@ export class Applier {
    * The entry with the bytes of its attachments by reference, fetched from the origin; undefined
    * when one could not be had for good (the entry is dead-lettered). A transient failure throws.
    */
-  async #withAttachments(entry: Entry, applied: AppliedObject | undefined, signal: AbortSignal, report: ApplyReport): Promise<Entry | undefined> {
+  async #withAttachments(entry: ObjectEntry, known: Known, signal: AbortSignal, report: ApplyReport): Promise<ObjectEntry | undefined> {
     const resolver = this.#options.attachments;
-    if (!resolver || entry.deleted) return entry;
+    if (!resolver) return entry;
     // The sink already holds the revision of an attachment it applied with the same CSN.
-    const missing = (a: Attachment): boolean => a.data === undefined && a.href !== undefined && applied?.csns[`attachment:${a.name}`] !== a.csn;
+    const missing = (a: Attachment): boolean =>
+      a.data === undefined && a.href !== undefined && known.version?.csns[`attachment:${a.name}`] !== a.csn;
     if (!entry.attachments.some(missing)) return entry;
     const attachments: Attachment[] = [];
     try {
@@ -235,6 +305,58 @@ export class Applier {
     });
     logger.warn({ entryId: entry.id, code, reason: message }, 'entry dead-lettered');
   }
+}
+
+/** What the applier knows of an object before deciding: its version, the sink's key and hashes. */
+interface Known {
+  readonly version: ObjectVersion | undefined;
+  readonly localKey: string | undefined;
+  readonly hashes: Readonly<Record<string, string>>;
+}
+
+interface Pending {
+  readonly operation: SinkOperation;
+  readonly next: ObjectVersion;
+  readonly known: Known;
+}
+
+/** The entry a sink gets for a delete that lost to newer parts: the object, with no parts of its own. */
+function removalOf(tombstone: Entry): ObjectEntry {
+  return { ...tombstone, deleted: false, tags: [], fields: [], changed: [], children: [], attachments: [] };
+}
+
+/** The hash of each part as the application holds it: from the sink's last write or the source's last capture, whichever is newer. */
+function newestHashes(applied: AppliedObject | undefined, captured: CapturedObject | undefined): Record<string, string> {
+  const hashes: Record<string, string> = { ...applied?.hashes };
+  if (!captured || captured.deleted) return hashes;
+  for (const [part, hash] of Object.entries(captured.hashes)) {
+    const appliedCsn = applied?.csns[part];
+    if (hashes[part] === undefined || appliedCsn === undefined || (captured.csns[part] ?? '') > appliedCsn) hashes[part] = hash;
+  }
+  return hashes;
+}
+
+function hashesAfter(before: Readonly<Record<string, string>>, operation: SinkOperation): Record<string, string> {
+  if (operation.entry.deleted) return {};
+  return { ...before, ...hashEntryParts(operation.entry, operation.fields) };
+}
+
+function appliedObjectOf(
+  operation: SinkOperation,
+  next: ObjectVersion,
+  localKey: string | undefined,
+  hashes: Readonly<Record<string, string>>,
+): AppliedObject {
+  const alive = isAlive(next);
+  return {
+    globalId: operation.entry.id,
+    localKey,
+    csns: next.csns,
+    csn: (alive ? next.revision : next.tombstone) ?? operation.entry.csn,
+    deleted: !alive,
+    ...(next.tombstone === undefined ? {} : { tombstone: next.tombstone }),
+    ...(alive ? { hashes } : {}),
+  };
 }
 
 function fetchedBytesOf(entry: Entry): number {

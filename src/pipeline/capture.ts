@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Attachment, Child, Entry, Field, ObjectEntry, Origin, SourceKey } from '../format/model.js';
 import type { ChangeAttachment, DeleteChange, SourceBatch, UpsertChange } from '../plugin-api/change.js';
-import type { CapturedObject, StateStore } from '../state/state-store.js';
+import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
 import { attachmentUri } from '../format/attachment-uri.js';
-import { hashParts, sha256Hex } from './object-hash.js';
+import { ABSENT, hashParts, sha256Hex } from './object-hash.js';
+import { combine, isAlive, newest, survives, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
 import type { Router } from './router.js';
+import type { SinkWrites } from './sink-writes.js';
 
 /** The part of the CSN clock capture needs. */
 export interface CsnStamp {
@@ -23,6 +25,10 @@ export interface CaptureOptions {
   readonly inlineAttachmentBytes: number;
   /** Full JID whose attachment service serves larger ones (href); origin.jid when absent. */
   readonly attachmentService?: string;
+  /** Source name to the sink that writes into the same application (config: a sink's `source`). */
+  readonly linkedSinks?: ReadonlyMap<string, string>;
+  /** Source name to the writes of that sink, to know their echoes. */
+  readonly writes?: ReadonlyMap<string, SinkWrites>;
   readonly logger: Logger;
 }
 
@@ -35,6 +41,15 @@ export interface AttachmentOwner {
   readonly keys: readonly SourceKey[];
   readonly nodes: readonly string[];
 }
+
+/** An object whose newer local parts the linked sink overwrote with older ones. */
+export interface Overtaken {
+  readonly globalId: string;
+  readonly parts: readonly string[];
+}
+
+/** What the linked sink wrote at a change's keys after the change was read (SinkWrites.writtenSince). */
+type LaterWrites = ReturnType<SinkWrites['writtenSince']>;
 
 export interface CapturedEntry {
   readonly seq: bigint;
@@ -49,17 +64,24 @@ export interface CapturedEntry {
  */
 export class Capture {
   readonly #options: CaptureOptions;
+  /** Per source: objects whose newer local parts our sink overwrote (see takeOvertaken). */
+  readonly #overtaken = new Map<string, Overtaken[]>();
 
   constructor(options: CaptureOptions) {
     this.#options = options;
   }
 
-  commit(source: string, batch: SourceBatch): CapturedEntry[] {
+  /**
+   * `readAt` is the linked sink's write count (SinkWrites.epoch) when the batch was asked for: what
+   * the sink wrote after that may not show in the batch, and is not undone by it.
+   */
+  commit(source: string, batch: SourceBatch, readAt?: number): CapturedEntry[] {
     const { store } = this.#options;
     return store.transaction(() => {
       const captured: CapturedEntry[] = [];
       for (const change of batch.changes) {
-        const result = change.op === 'upsert' ? this.#upsert(source, change) : this.#delete(source, change);
+        const later = readAt === undefined ? undefined : this.#options.writes?.get(source)?.writtenSince(change.keys.map((k) => k.value), readAt);
+        const result = change.op === 'upsert' ? this.#upsert(source, change, later) : this.#delete(source, change, later);
         if (result) captured.push(result);
       }
       store.setCheckpoint(source, batch.checkpoint);
@@ -67,25 +89,80 @@ export class Capture {
     });
   }
 
-  #upsert(source: string, change: UpsertChange): CapturedEntry | undefined {
+  /**
+   * The objects of this source whose local change, made while our sink was writing the same
+   * parts for a peer, was overwritten by that older write: the sink must write the local parts
+   * again (Applier.reassert). Cleared by the call.
+   */
+  takeOvertaken(source: string): Overtaken[] {
+    const taken = this.#overtaken.get(source) ?? [];
+    this.#overtaken.delete(source);
+    return taken;
+  }
+
+  #upsert(source: string, change: UpsertChange, later?: LaterWrites): CapturedEntry | undefined {
+    // Our sink deleted the object after this state was read: the state is gone from the application.
+    if (later?.deleted) return undefined;
     const key = keyOf(change.keys);
-    const before = this.#options.store.getCaptured(source, key);
+    const stored = this.#options.store.getCaptured(source, key);
+    const written = this.#writtenBySink(source, change.keys);
+    // What the application holds is, first, what our sink wrote there for a peer's object.
+    const id = globalIdOf(written && !written.deleted ? written.globalId : change.globalId, stored);
+    const before = stored?.globalId === id ? stored : undefined;
+    const base = baselineOf(before, written && !written.deleted && written.globalId === id ? written : undefined);
     const children = change.children ?? [];
     const attachments = change.attachments ?? [];
     const hashes = hashParts(change.fields, children, attachments);
-    const changed = changedParts(change, hashes, before);
-    // A re-creation also removes what the object had before its delete: a peer that never saw the
-    // delete (or sees it later, losing to this revision) must not keep those fields.
-    const had = before ? Object.keys(before.deleted ? before.csns : before.hashes) : [];
-    const removed = had.filter((part) => !(part in hashes));
-    if (before && !before.deleted && changed.length === 0 && removed.length === 0) return undefined;
+    const recreated = !isAlive(base.version);
+    // Parts our sink wrote after this state was read: the state shows them as they were before.
+    const overtaken = (part: string): boolean => later?.parts.has(part) === true || lost.has(part);
+    // Parts where the application holds what our sink last wrote, although a newer local value
+    // was captured since: the sink's write (decided before that capture) overwrote it.
+    const sinkState = written && !written.deleted && written.globalId === id ? written : undefined;
+    const lost = new Set(
+      Object.keys({ ...hashes, ...base.hashes }).filter((part) => {
+        const held = hashes[part] ?? ABSENT;
+        const wrote = sinkState?.hashes?.[part];
+        return wrote !== undefined && held === wrote && held !== (base.hashes[part] ?? ABSENT) && (sinkState?.csns[part] ?? '') < (base.csns[part] ?? '');
+      }),
+    );
+    if (lost.size > 0) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: [...lost] }]);
+    const changed = (recreated ? Object.keys(hashes) : changedParts(change, hashes, base)).filter((part) => !overtaken(part));
+    // A part the object had and no longer has travels empty: a peer must drop it too. A re-creation
+    // also removes what the object had before its delete, for a peer that never saw the delete.
+    const had = recreated ? Object.keys((before?.deleted ? before.csns : before?.hashes) ?? {}) : base.present();
+    const removed = had.filter((part) => !(part in hashes) && !overtaken(part));
+    for (const part of [...(later?.parts ?? []), ...lost]) {
+      const known = base.hashes[part];
+      if (known === undefined || known === ABSENT) delete hashes[part];
+      else hashes[part] = known;
+    }
+    const keyValues = change.keys.map((k) => k.value);
+    const echo = this.#options.writes?.get(source)?.isEcho(keyValues, { deleted: false, hashes }) ?? false;
+    // An earlier state our sink wrote, reported late by a source that reports every write.
+    if (echo && (recreated || changed.length > 0 || removed.length > 0)) return undefined;
+    if (!recreated && changed.length === 0 && removed.length === 0) {
+      // Nothing new, typically the echo of what our sink wrote: remember it as what the source holds.
+      if (stored?.globalId !== id || !sameRecord(stored.csns, base.csns) || !sameRecord(stored.hashes, hashes)) {
+        this.#options.store.putCaptured(source, key, {
+          globalId: id,
+          hashes,
+          csns: base.csns,
+          nodes: before?.nodes ?? [],
+          deleted: false,
+          ...tombstoneOf(base.version),
+          keys: keyValues,
+        });
+      }
+      return undefined;
+    }
 
     const csn = this.#stamp(change.sourceCsn);
-    const id = globalIdOf(change.globalId, before);
-    const fresh = new Set(changed);
-    const csnOf = (part: string): string => (fresh.has(part) || before?.deleted ? csn : (before?.csns[part] ?? csn));
+    const fresh = new Set([...changed, ...removed]);
+    const csnOf = (part: string): string => (fresh.has(part) || recreated ? csn : (base.csns[part] ?? csn));
+    // An overtaken part is left out: its value here is older than the one our sink wrote.
     const fields: Field[] = [
-      ...change.fields.map((field) => ({ ...field, csn: csnOf(field.name) }) as Field),
+      ...change.fields.filter((field) => !overtaken(field.name)).map((field) => ({ ...field, csn: csnOf(field.name) }) as Field),
       // A field the object no longer has travels empty, with the CSN of its removal.
       ...removed.filter(isFieldPart).map((name): Field => ({ name, type: 'string', csn, values: [] })),
     ];
@@ -99,30 +176,65 @@ export class Capture {
       csn,
       ...(change.title === undefined ? {} : { title: change.title }),
       fields,
-      changed: before?.deleted ? [...Object.keys(hashes), ...removed] : [...changed, ...removed],
-      children: children.map((child): Child => ({
+      changed: recreated ? [...Object.keys(hashes), ...removed] : [...changed, ...removed],
+      children: children.filter((child) => !overtaken(`child:${child.id}`)).map((child): Child => ({
         id: child.id,
         type: child.type,
         csn: csnOf(`child:${child.id}`),
         fields: child.fields.map((f) => ({ ...f, csn: csnOf(`child:${child.id}`) }) as Field),
       })),
-      attachments: attachments.map((a) => this.#attachment(id, a, csnOf(`attachment:${a.name}`))),
+      attachments: attachments
+        .filter((a) => !overtaken(`attachment:${a.name}`))
+        .map((a) => this.#attachment(id, a, csnOf(`attachment:${a.name}`))),
     };
-    const csns = Object.fromEntries(Object.keys(hashes).map((part) => [part, csnOf(part)]));
-    const captured = this.#append(source, key, entry, { globalId: entry.id, hashes, csns, nodes: [], deleted: false });
+    // Parts removed earlier keep their CSN: a peer's older value of them must still lose.
+    const csns = {
+      ...(recreated ? {} : base.csns),
+      ...Object.fromEntries([...Object.keys(hashes), ...removed].map((part) => [part, csnOf(part)])),
+    };
+    const captured = this.#append(source, key, entry, {
+      globalId: entry.id,
+      hashes,
+      csns,
+      nodes: before?.nodes ?? [],
+      deleted: false,
+      ...tombstoneOf(base.version),
+      keys: keyValues,
+    });
     // The attachment service answers by entry id: remember which object it is and who may ask.
     if (entry.attachments.some((a) => a.href !== undefined)) {
       const owner: AttachmentOwner = { source, keys: change.keys, nodes: captured.nodes };
       this.#options.store.kvPut(ATTACHMENT_OWNERS_SCOPE, id, JSON.stringify(owner));
-    } else if (before?.hashes && Object.keys(before.hashes).some((part) => part.startsWith('attachment:'))) {
+    } else if (stored?.hashes && Object.keys(stored.hashes).some((part) => part.startsWith('attachment:'))) {
       this.#options.store.kvDelete(ATTACHMENT_OWNERS_SCOPE, id);
     }
     return captured;
   }
 
-  #delete(source: string, change: DeleteChange): CapturedEntry | undefined {
+  #delete(source: string, change: DeleteChange, later?: LaterWrites): CapturedEntry | undefined {
+    // Our sink wrote the object after this delete was read: the application holds it again.
+    if (later && !later.deleted) return undefined;
     const key = keyOf(change.keys);
     const before = this.#options.store.getCaptured(source, key);
+    const written = this.#writtenBySink(source, change.keys);
+    const known = before ? versionOfCaptured(before) : undefined;
+    if (this.#options.writes?.get(source)?.isEcho(change.keys.map((k) => k.value), { deleted: true })) return undefined;
+    if (written?.deleted && (before === undefined || before.globalId === written.globalId)) {
+      const sinkDelete = versionOfApplied(written).tombstone;
+      // Our sink deleted it for a peer (a delete newer than anything captured here): the echo.
+      if (sinkDelete !== undefined && !isAlive(combine(known, { csns: {}, tombstone: sinkDelete }))) {
+        this.#options.store.putCaptured(source, key, {
+          globalId: written.globalId,
+          hashes: {},
+          csns: before?.csns ?? {},
+          nodes: before?.nodes ?? [],
+          deleted: true,
+          tombstone: newest([sinkDelete, known?.tombstone]) ?? sinkDelete,
+          keys: change.keys.map((k) => k.value),
+        });
+        return undefined;
+      }
+    }
     if (before?.deleted) return undefined;
     if (!before && change.globalId === undefined) {
       // No id was ever published for it, so no peer can hold it: there is nothing to tombstone.
@@ -146,7 +258,20 @@ export class Capture {
       csns: before?.csns ?? {},
       nodes: before?.nodes ?? [],
       deleted: true,
+      tombstone: entry.csn,
+      keys: change.keys.map((k) => k.value),
     });
+  }
+
+  /** What the sink of the same application last wrote at one of these keys, if a sink is linked. */
+  #writtenBySink(source: string, keys: readonly SourceKey[]): AppliedObject | undefined {
+    const sink = this.#options.linkedSinks?.get(source);
+    if (sink === undefined) return undefined;
+    for (const key of keys) {
+      const applied = this.#options.store.findAppliedByKey(sink, key.value);
+      if (applied) return applied;
+    }
+    return undefined;
   }
 
   #append(source: string, key: string, entry: Entry, state: CapturedObject): CapturedEntry {
@@ -199,13 +324,60 @@ function globalIdOf(given: string | undefined, before: CapturedObject | undefine
   return before?.globalId ?? `urn:uuid:${randomUUID()}`;
 }
 
-function changedParts(change: UpsertChange, hashes: Record<string, string>, before: CapturedObject | undefined): string[] {
-  if (!before || before.deleted) return Object.keys(hashes);
-  const differing = Object.keys(hashes).filter((part) => hashes[part] !== before.hashes[part]);
+/**
+ * What the application held before this change, part by part: what the source last captured or
+ * what the sink last wrote there, whichever is newer. Parts older than the object's newest delete
+ * are gone.
+ */
+interface Baseline {
+  readonly version: ObjectVersion | undefined;
+  readonly csns: Readonly<Record<string, string>>;
+  readonly hashes: Readonly<Record<string, string>>;
+  /** Parts whose newest record came from the sink. */
+  readonly written: ReadonlySet<string>;
+  /** Parts the application holds (not removed). */
+  present(): string[];
+}
+
+function baselineOf(captured: CapturedObject | undefined, applied: AppliedObject | undefined): Baseline {
+  const version = combine(captured ? versionOfCaptured(captured) : undefined, applied ? versionOfApplied(applied) : undefined);
+  const csns: Record<string, string> = {};
+  const hashes: Record<string, string> = {};
+  const written = new Set<string>();
+  for (const [part, csn] of Object.entries(version?.csns ?? {})) {
+    if (!survives(version, csn)) continue;
+    const fromSink = applied?.hashes?.[part] !== undefined && applied.csns[part] === csn && csn !== captured?.csns[part];
+    const hash = fromSink ? applied?.hashes?.[part] : captured?.hashes[part];
+    csns[part] = csn;
+    if (hash !== undefined) hashes[part] = hash;
+    if (fromSink) written.add(part);
+  }
+  return {
+    version,
+    csns,
+    hashes,
+    written,
+    present: () => Object.keys(hashes).filter((part) => hashes[part] !== ABSENT),
+  };
+}
+
+function changedParts(change: UpsertChange, hashes: Record<string, string>, base: Baseline): string[] {
+  const differing = Object.keys(hashes).filter((part) => hashes[part] !== base.hashes[part]);
   if (!change.changed) return differing;
-  // The source's exact list wins, but a part whose content differs from what we captured last is
-  // changed whatever the source says (we may have missed a change while stopped).
-  return [...new Set([...change.changed, ...differing])].filter((part) => part in hashes);
+  // The source's exact list wins (except for what our own sink just wrote: its echo), and a part
+  // whose content differs from the baseline is changed whatever the source says (we may have
+  // missed a change while stopped).
+  const listed = change.changed.filter((part) => !(base.written.has(part) && hashes[part] === base.hashes[part]));
+  return [...new Set([...listed, ...differing])].filter((part) => part in hashes);
+}
+
+function tombstoneOf(version: ObjectVersion | undefined): { tombstone?: string } {
+  return version?.tombstone === undefined ? {} : { tombstone: version.tombstone };
+}
+
+function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 function isFieldPart(part: string): boolean {

@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
+import type { ObjectEntry } from '../format/model.js';
 import type { ChangeAttachment, ChangeChild, ChangeField } from '../plugin-api/change.js';
+
+/** The hash recorded for a part a sink was told to remove: no content hashes to it. */
+export const ABSENT = '';
 
 /**
  * Content hashes of the parts of an object, to work out which parts a change modified when the
@@ -12,17 +16,41 @@ export function hashParts(
   attachments: readonly ChangeAttachment[],
 ): Record<string, string> {
   const hashes: Record<string, string> = {};
-  for (const field of fields) hashes[field.name] = digest([field.type, ...field.values.map(canonical)]);
-  for (const child of children) {
-    hashes[`child:${child.id}`] = digest([
-      child.type,
-      ...child.fields.map((f) => digest([f.name, f.type, ...f.values.map(canonical)])),
-    ]);
-  }
+  for (const field of fields) hashes[field.name] = fieldHash(field);
+  for (const child of children) hashes[`child:${child.id}`] = childHash(child);
   for (const attachment of attachments) {
     hashes[`attachment:${attachment.name}`] = digest([attachment.contentType, sha256Hex(attachment.data)]);
   }
   return hashes;
+}
+
+/**
+ * The hashes of the named parts of an entry as a sink is given them, equal to what hashParts
+ * gives when the source of the same application reads them back: that is how an echo is known.
+ * A named part the entry does not hold was removed.
+ */
+export function hashEntryParts(entry: ObjectEntry, parts: readonly string[]): Record<string, string> {
+  const hashes: Record<string, string> = {};
+  for (const part of parts) hashes[part] = ABSENT;
+  for (const field of entry.fields) {
+    if (field.name in hashes) hashes[field.name] = field.values.length === 0 ? ABSENT : fieldHash(field);
+  }
+  for (const child of entry.children) {
+    if (`child:${child.id}` in hashes) hashes[`child:${child.id}`] = childHash(child);
+  }
+  for (const attachment of entry.attachments) {
+    const part = `attachment:${attachment.name}`;
+    if (part in hashes) hashes[part] = digest([attachment.contentType, attachment.sha256]);
+  }
+  return hashes;
+}
+
+function fieldHash(field: ChangeField): string {
+  return digest([field.type, ...field.values.map(canonical)]);
+}
+
+function childHash(child: ChangeChild): string {
+  return digest([child.type, ...child.fields.map((f) => digest([f.name, f.type, ...f.values.map(canonical)]))]);
 }
 
 export function sha256Hex(data: Uint8Array): string {

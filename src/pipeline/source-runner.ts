@@ -3,7 +3,8 @@ import { ErrorCodes, isSyncError, wrapPluginError, type SyncError } from '../err
 import type { Source } from '../plugin-api/roles.js';
 import type { StateStore } from '../state/state-store.js';
 import { Backoff, delay } from './backoff.js';
-import type { Capture, CapturedEntry } from './capture.js';
+import type { SinkWrites } from './sink-writes.js';
+import type { Capture, CapturedEntry, Overtaken } from './capture.js';
 
 export interface SourceRunnerOptions {
   readonly name: string;
@@ -13,8 +14,18 @@ export interface SourceRunnerOptions {
   readonly logger: Logger;
   readonly signal: AbortSignal;
   readonly backoff?: Backoff;
+  /** Writes again the local parts a linked sink overwrote with older ones (Applier.reassert). */
+  readonly reassert?: (overtaken: readonly Overtaken[]) => Promise<void>;
+  /** The writes of the sink linked to this source: a batch is committed once they are recorded. */
+  readonly writes?: SinkWrites;
   /** Called after each committed batch that produced entries (wakes the publisher). */
   readonly onCaptured?: (entries: readonly CapturedEntry[]) => void;
+  /**
+   * `pubsync sync --once`: return once the source has nothing more right now: at a batch marked
+   * caughtUp, or when it yielded nothing for quietMs (sources that do not mark batches). A failure
+   * then rejects instead of restarting the source.
+   */
+  readonly untilCaughtUp?: { readonly quietMs: number };
 }
 
 /**
@@ -24,26 +35,80 @@ export interface SourceRunnerOptions {
  * A failure of the state store itself is not retried here: it stops the runner (and the daemon).
  */
 export async function runSource(options: SourceRunnerOptions): Promise<void> {
-  const { name, source, capture, store, logger, signal, onCaptured } = options;
+  const { name, source, capture, store, logger, signal, onCaptured, untilCaughtUp } = options;
   const backoff = options.backoff ?? new Backoff();
   while (!signal.aborted) {
     const from = store.getCheckpoint(name);
+    const watch = untilCaughtUp ? watchCaughtUp(signal, untilCaughtUp.quietMs) : undefined;
     try {
-      for await (const batch of source.start(from, signal)) {
-        const captured = capture.commit(name, batch);
+      // What the sink had written when the next batch was asked for: a later write may not show in it.
+      let readAt = options.writes?.epoch ?? 0;
+      for await (const batch of source.start(from, watch ? watch.signal : signal)) {
+        await options.writes?.settled();
+        const captured = capture.commit(name, batch, readAt);
+        const overtaken = capture.takeOvertaken(name);
+        if (overtaken.length > 0) await options.reassert?.(overtaken);
+        readAt = options.writes?.epoch ?? 0;
         backoff.reset();
         if (captured.length > 0) onCaptured?.(captured);
         if (signal.aborted) break;
+        if (watch?.batch(batch.caughtUp === true)) break;
       }
-      if (!signal.aborted) logger.info({ source: name }, 'source finished');
+      if (watch?.reached) logger.info({ source: name, by: watch.reached }, 'source caught up');
+      else if (!signal.aborted) logger.info({ source: name }, 'source finished');
       return;
     } catch (error) {
-      if (signal.aborted) return;
+      if (signal.aborted || watch?.reached) return;
       if (isSyncError(error) && error.code === ErrorCodes.STATE_IO) throw error;
       const wrapped: SyncError = wrapPluginError(error, `source:${name}`, 'start');
+      if (watch) throw wrapped;
       const wait = wrapped.retryAfterMs ?? backoff.next();
       logger.warn({ err: wrapped, code: wrapped.code, retryInMs: wait }, 'source failed, restarting from checkpoint');
       await delay(wait, signal);
+    } finally {
+      watch?.close();
     }
   }
+}
+
+interface CaughtUpWatch {
+  /** Ends the read when the source is caught up (or the outer signal aborts). */
+  readonly signal: AbortSignal;
+  /** How it was found caught up; undefined while it is not. */
+  readonly reached: 'batch' | 'quiet' | undefined;
+  /** After each committed batch: true when the read should end here. */
+  batch(caughtUp: boolean): boolean;
+  close(): void;
+}
+
+function watchCaughtUp(outer: AbortSignal, quietMs: number): CaughtUpWatch {
+  const controller = new AbortController();
+  let reached: CaughtUpWatch['reached'];
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      reached = 'quiet';
+      controller.abort();
+    }, quietMs);
+  };
+  const stop = (): void => clearTimeout(timer);
+  outer.addEventListener('abort', stop, { once: true });
+  arm();
+  return {
+    signal: AbortSignal.any([outer, controller.signal]),
+    get reached() {
+      return reached;
+    },
+    batch(caughtUp) {
+      if (!caughtUp) {
+        arm();
+        return false;
+      }
+      stop();
+      reached = 'batch';
+      return true;
+    },
+    close: stop,
+  };
 }

@@ -32,12 +32,20 @@ export interface SinkOperation {
   /** The entry after the subscription's transform. */
   readonly entry: Entry;
   /**
-   * Fields to write: those whose CSN beats what this sink applied before; all of them for an
-   * object the sink has not seen. Empty for a tombstone.
+   * Parts to write (field names, "child:<id>", "attachment:<name>"): those whose CSN beats what
+   * this replica holds; all of them for an object the sink does not hold. A named part the entry
+   * does not carry (or carries with no values) is removed. Parts not named are left as they are.
+   * Empty for a tombstone.
    */
   readonly fields: readonly string[];
   /** The key this sink gave the object when it last applied it, if it has. */
   readonly localKey?: string;
+  /**
+   * Set when the operation only removes the named parts: a delete that lost to newer parts of the
+   * object, so the object lives on without the parts older than the delete. The entry then
+   * carries no fields and no tags: leave the object's type, tags and other parts as they are.
+   */
+  readonly removeOnly?: true;
 }
 
 export type ApplyOutcome =

@@ -133,6 +133,28 @@ export const MIGRATIONS: readonly Migration[] = [
     // Finds the records of one entry (is this one the newest?) without scanning the log.
     up: (db) => db.exec('CREATE INDEX outbound_log_entry ON outbound_log (entry_id, seq)'),
   },
+  {
+    version: 3,
+    description: 'multi-master: tombstone CSNs, what a sink wrote, captured objects by global id and by any key',
+    up: (db) =>
+      db.exec(`
+        -- The newest delete an object has seen, also while it lives on (fields older than it are gone).
+        ALTER TABLE captured ADD COLUMN tombstone TEXT;
+        ALTER TABLE applied ADD COLUMN tombstone TEXT;
+        -- Hashes of the parts a sink wrote, so the source of the same application sees its echo.
+        ALTER TABLE applied ADD COLUMN hashes TEXT NOT NULL DEFAULT '{}';
+        CREATE INDEX captured_global_id ON captured (source, global_id);
+        -- Every key value of a captured object (a DN as well as the entryUUID), to find the object
+        -- a sink's local key names.
+        CREATE TABLE captured_keys (
+          source TEXT NOT NULL,
+          value  TEXT NOT NULL,
+          key    TEXT NOT NULL,
+          PRIMARY KEY (source, value, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX captured_keys_by_key ON captured_keys (source, key);
+      `),
+  },
 ];
 
 /** The schema version this build writes and understands. */

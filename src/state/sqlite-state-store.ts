@@ -8,6 +8,7 @@ import { isSqliteError, stateIoError, toStateError } from './state-error.js';
 import {
   prepareStatements,
   type AppliedRow,
+  type CapturedRow,
   type ConflictRow,
   type DeadLetterRow,
   type OutboundRow,
@@ -15,6 +16,7 @@ import {
 } from './statements.js';
 import type {
   AppliedObject,
+  CapturedAt,
   CapturedObject,
   ConflictInput,
   ConflictRecord,
@@ -215,6 +217,10 @@ export class SqliteStateStore implements StateStore {
     });
   }
 
+  latestOutbound(entryId: string): OutboundRecord | undefined {
+    return this.guard('latestOutbound', () => mapOptional(this.s.latestOutbound.get(entryId), toOutboundRecord));
+  }
+
   readSnapshot(afterSeq: bigint, limit: number): OutboundRecord[] {
     return this.guard('readSnapshot', () => {
       const sqlLimit = toSqlLimit(limit);
@@ -245,20 +251,11 @@ export class SqliteStateStore implements StateStore {
   // Objects captured by sources.
 
   getCaptured(source: string, key: string): CapturedObject | undefined {
-    return this.guard('getCaptured', () => {
-      const row = this.s.getCaptured.get(source, key);
-      return row && {
-        globalId: row.global_id,
-        hashes: parseRecord(row.hashes),
-        csns: parseRecord(row.csns),
-        nodes: JSON.parse(row.nodes) as string[],
-        deleted: row.deleted === 1,
-      };
-    });
+    return this.guard('getCaptured', () => mapOptional(this.s.getCaptured.get(source, key), toCapturedObject));
   }
 
   putCaptured(source: string, key: string, object: CapturedObject): void {
-    this.guard('putCaptured', () =>
+    this.guard('putCaptured', () => {
       this.s.putCaptured.run(
         source,
         key,
@@ -267,8 +264,24 @@ export class SqliteStateStore implements StateStore {
         JSON.stringify(object.csns),
         JSON.stringify(object.nodes),
         toFlag(object.deleted),
+        object.tombstone ?? null,
         this.clock.now(),
-      ),
+      );
+      if (object.keys === undefined) return;
+      this.s.deleteCapturedKeys.run(source, key);
+      for (const value of new Set([key, ...object.keys])) this.s.putCapturedKey.run(source, value, key);
+    });
+  }
+
+  findCapturedByGlobalId(source: string, globalId: string): CapturedAt | undefined {
+    return this.guard('findCapturedByGlobalId', () =>
+      mapOptional(this.s.findCapturedByGlobalId.get(source, globalId), toCapturedAt),
+    );
+  }
+
+  findCapturedByKeyValue(source: string, value: string): CapturedAt | undefined {
+    return this.guard('findCapturedByKeyValue', () =>
+      mapOptional(this.s.findCapturedByKeyValue.get(source, value), toCapturedAt),
     );
   }
 
@@ -293,6 +306,8 @@ export class SqliteStateStore implements StateStore {
         JSON.stringify(object.csns),
         object.csn,
         toFlag(object.deleted),
+        object.tombstone ?? null,
+        JSON.stringify(object.hashes ?? {}),
         this.clock.now(),
       ),
     );
@@ -598,13 +613,31 @@ function toOutboundRecord(row: OutboundRow): OutboundRecord {
 }
 
 function toAppliedObject(row: AppliedRow): AppliedObject {
+  const hashes = parseRecord(row.hashes);
   return {
     globalId: row.global_id,
     localKey: row.local_key ?? undefined,
     csns: parseRecord(row.csns),
     csn: row.csn,
     deleted: row.deleted === 1,
+    ...(row.tombstone === null ? {} : { tombstone: row.tombstone }),
+    ...(Object.keys(hashes).length > 0 ? { hashes } : {}),
   };
+}
+
+function toCapturedObject(row: CapturedRow): CapturedObject {
+  return {
+    globalId: row.global_id,
+    hashes: parseRecord(row.hashes),
+    csns: parseRecord(row.csns),
+    nodes: JSON.parse(row.nodes) as string[],
+    deleted: row.deleted === 1,
+    ...(row.tombstone === null ? {} : { tombstone: row.tombstone }),
+  };
+}
+
+function toCapturedAt(row: CapturedRow): CapturedAt {
+  return { key: row.key, object: toCapturedObject(row) };
 }
 
 function toDeadLetter(row: DeadLetterRow): DeadLetter {

@@ -29,6 +29,16 @@ export interface CapturedObject {
   /** The nodes the object was last published to: its tombstone goes there too. */
   readonly nodes: readonly string[];
   readonly deleted: boolean;
+  /** CSN of the newest delete of the object, kept when it is re-created (older fields stay dead). */
+  readonly tombstone?: string;
+  /** Every key value the source gave the object, so a sink's local key finds it. */
+  readonly keys?: readonly string[];
+}
+
+/** A captured object with the primary key the source addresses it by. */
+export interface CapturedAt {
+  readonly key: string;
+  readonly object: CapturedObject;
 }
 
 /** What a sink has applied of an object: its local key and the CSN of every field it wrote. */
@@ -36,9 +46,13 @@ export interface AppliedObject {
   readonly globalId: string;
   readonly localKey: string | undefined;
   readonly csns: Readonly<Record<string, string>>;
-  /** CSN of the revision (or the tombstone) last applied. */
+  /** CSN of the newest revision applied (of the tombstone, when deleted). */
   readonly csn: string;
   readonly deleted: boolean;
+  /** CSN of the newest delete seen, also when a newer revision brought the object back. */
+  readonly tombstone?: string;
+  /** Hash of each part as the sink was given it ("" for a part it removed): the linked source's echo matches them. */
+  readonly hashes?: Readonly<Record<string, string>>;
 }
 
 export interface DeadLetterInput {
@@ -91,6 +105,9 @@ export interface StateStore {
   // Objects captured by sources.
   getCaptured(source: string, key: string): CapturedObject | undefined;
   putCaptured(source: string, key: string, object: CapturedObject): void;
+  findCapturedByGlobalId(source: string, globalId: string): CapturedAt | undefined;
+  /** The object one of whose keys (any scheme) has this value, the most recently captured first. */
+  findCapturedByKeyValue(source: string, value: string): CapturedAt | undefined;
 
   // Objects applied by sinks.
   getApplied(sink: string, globalId: string): AppliedObject | undefined;
@@ -117,6 +134,8 @@ export interface StateStore {
    * Deletes at most `limit` records per call (default 10,000); returns how many.
    */
   compactOutbound(peers: readonly string[], olderThan: number, limit?: number): number;
+  /** The newest record of one entry, if the log holds one. */
+  latestOutbound(entryId: string): OutboundRecord | undefined;
   /** The newest record of each entry whose newest record is after `afterSeq`, in seq order. */
   readSnapshot(afterSeq: bigint, limit: number): OutboundRecord[];
   /** The smallest seq the log still holds; undefined when it is empty. */

@@ -24,11 +24,13 @@ export interface OutboundRow {
 }
 
 export interface CapturedRow {
+  key: string;
   global_id: string;
   hashes: string;
   csns: string;
   nodes: string;
   deleted: number;
+  tombstone: string | null;
 }
 
 export interface AppliedRow {
@@ -37,6 +39,8 @@ export interface AppliedRow {
   csns: string;
   csn: string;
   deleted: number;
+  tombstone: string | null;
+  hashes: string;
 }
 
 export interface PeerAckRow {
@@ -72,6 +76,7 @@ export interface Statements {
   readonly insertOutbound: Statement;
   readonly readOutbound: Statement<OutboundRow>;
   readonly readSnapshot: Statement<OutboundRow>;
+  readonly latestOutbound: Statement<OutboundRow>;
   readonly oldestOutboundSeq: Statement<bigint | null>;
   readonly compactAckedOrOlder: Statement<bigint>;
   readonly compactOlder: Statement<bigint>;
@@ -84,6 +89,10 @@ export interface Statements {
   readonly setCheckpoint: Statement;
   readonly getCaptured: Statement<CapturedRow>;
   readonly putCaptured: Statement;
+  readonly findCapturedByGlobalId: Statement<CapturedRow>;
+  readonly findCapturedByKeyValue: Statement<CapturedRow>;
+  readonly deleteCapturedKeys: Statement;
+  readonly putCapturedKey: Statement;
   readonly getApplied: Statement<AppliedRow>;
   readonly findAppliedByKey: Statement<AppliedRow>;
   readonly putApplied: Statement;
@@ -112,7 +121,8 @@ export interface Statements {
 
 const DEAD_LETTER_COLUMNS =
   'id, created_at, location, entry_id, payload, payload_is_text, code, message, details, retries';
-const APPLIED_COLUMNS = 'global_id, local_key, csns, csn, deleted';
+const APPLIED_COLUMNS = 'global_id, local_key, csns, csn, deleted, tombstone, hashes';
+const CAPTURED_COLUMNS = 'key, global_id, hashes, csns, nodes, deleted, tombstone';
 
 /**
  * Every statement the store runs, prepared once when the store opens (after migration, since
@@ -136,6 +146,9 @@ export function prepareStatements(db: Database.Database): Statements {
       `SELECT seq, entry_id, csn, nodes, payload, created_at FROM outbound_log AS o WHERE o.seq > ?
          AND NOT EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
        ORDER BY o.seq LIMIT ?`,
+    ).safeIntegers(true),
+    latestOutbound: prepare<OutboundRow>(
+      'SELECT seq, entry_id, csn, nodes, payload, created_at FROM outbound_log WHERE entry_id = ? ORDER BY seq DESC LIMIT 1',
     ).safeIntegers(true),
     oldestOutboundSeq: value<bigint | null>('SELECT min(seq) FROM outbound_log').safeIntegers(true),
     // Only superseded records go: the newest record of every entry stays, so a snapshot is complete.
@@ -165,14 +178,23 @@ export function prepareStatements(db: Database.Database): Statements {
        ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint, updated_at = excluded.updated_at`,
     ),
 
-    getCaptured: prepare<CapturedRow>(
-      'SELECT global_id, hashes, csns, nodes, deleted FROM captured WHERE source = ? AND key = ?',
-    ),
+    getCaptured: prepare<CapturedRow>(`SELECT ${CAPTURED_COLUMNS} FROM captured WHERE source = ? AND key = ?`),
     putCaptured: prepare(
-      `INSERT INTO captured (source, key, global_id, hashes, csns, nodes, deleted, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO captured (source, key, global_id, hashes, csns, nodes, deleted, tombstone, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (source, key) DO UPDATE SET global_id = excluded.global_id, hashes = excluded.hashes,
-         csns = excluded.csns, nodes = excluded.nodes, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+         csns = excluded.csns, nodes = excluded.nodes, deleted = excluded.deleted, tombstone = excluded.tombstone,
+         updated_at = excluded.updated_at`,
     ),
+    findCapturedByGlobalId: prepare<CapturedRow>(
+      `SELECT ${CAPTURED_COLUMNS} FROM captured WHERE source = ? AND global_id = ? ORDER BY updated_at DESC, rowid DESC LIMIT 1`,
+    ),
+    findCapturedByKeyValue: prepare<CapturedRow>(
+      `SELECT ${CAPTURED_COLUMNS.split(', ').map((column) => `c.${column}`).join(', ')}
+       FROM captured_keys k JOIN captured c ON c.source = k.source AND c.key = k.key
+       WHERE k.source = ? AND k.value = ? ORDER BY c.deleted, c.updated_at DESC, c.rowid DESC LIMIT 1`,
+    ),
+    deleteCapturedKeys: prepare('DELETE FROM captured_keys WHERE source = ? AND key = ?'),
+    putCapturedKey: prepare('INSERT OR IGNORE INTO captured_keys (source, value, key) VALUES (?, ?, ?)'),
 
     getApplied: prepare<AppliedRow>(`SELECT ${APPLIED_COLUMNS} FROM applied WHERE sink = ? AND global_id = ?`),
     // When a key was reused, the live object wins over a tombstone, then the latest write.
@@ -181,9 +203,10 @@ export function prepareStatements(db: Database.Database): Statements {
        ORDER BY deleted, updated_at DESC, rowid DESC LIMIT 1`,
     ),
     putApplied: prepare(
-      `INSERT INTO applied (sink, global_id, local_key, csns, csn, deleted, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO applied (sink, global_id, local_key, csns, csn, deleted, tombstone, hashes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sink, global_id) DO UPDATE SET local_key = excluded.local_key, csns = excluded.csns,
-         csn = excluded.csn, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+         csn = excluded.csn, deleted = excluded.deleted, tombstone = excluded.tombstone, hashes = excluded.hashes,
+         updated_at = excluded.updated_at`,
     ),
     countTombstones: value<number>('SELECT count(*) FROM applied WHERE deleted = 1'),
     purgeTombstones: prepare('DELETE FROM applied WHERE deleted = 1 AND updated_at < ?'),

@@ -112,8 +112,13 @@ export class MemorySink implements Sink {
       }
       const before = this.objects.get(localKey);
       const fields = { ...before?.fields };
-      for (const field of entry.fields) if (operation.fields.includes(field.name)) fields[field.name] = field.values;
-      this.objects.set(localKey, { type: entry.type, fields, writes: (before?.writes ?? 0) + 1 });
+      // A named field the entry does not carry, or carries empty, is removed.
+      for (const name of operation.fields) delete fields[name];
+      for (const field of entry.fields) {
+        if (operation.fields.includes(field.name) && field.values.length > 0) fields[field.name] = field.values;
+      }
+      const type = operation.removeOnly && before ? before.type : entry.type;
+      this.objects.set(localKey, { type, fields, writes: (before?.writes ?? 0) + 1 });
       this.#report(localKey, entry.id, entry.type);
       return { status: 'applied', localKey };
     });

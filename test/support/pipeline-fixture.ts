@@ -17,7 +17,9 @@ export function allNode(name = 'all'): NodeConfig {
 }
 
 /** A real SQLite store in a temp dir, and a capture stage over it. */
-export function capturePipeline(options: { replica?: number; jid?: string; nodes?: NodeConfig[]; now?: () => number } = {}) {
+export function capturePipeline(
+  options: { replica?: number; jid?: string; nodes?: NodeConfig[]; now?: () => number; linkedSinks?: ReadonlyMap<string, string> } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'pubsync-pipeline-'));
   const store: SqliteStateStore = openStateStore(join(dir, 'state.db'));
   const origin = { jid: options.jid ?? 'a@localhost', replica: options.replica ?? 1 };
@@ -29,11 +31,13 @@ export function capturePipeline(options: { replica?: number; jid?: string; nodes
     origin,
     serialize: serializeEntry,
     inlineAttachmentBytes: 1024,
+    ...(options.linkedSinks ? { linkedSinks: options.linkedSinks } : {}),
     logger: silentLogger,
   });
   return {
     dir,
     store,
+    clock,
     capture,
     origin,
     /** What a peer would receive: the outbound log as one feed, through the wire format and back. */

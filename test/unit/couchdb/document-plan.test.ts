@@ -67,12 +67,12 @@ describe('couchdb document plan', () => {
   it('writes inline attachments and rejects one that came by reference, never dropping it', () => {
     const attachment = { name: 'a.bin', contentType: 'application/octet-stream', length: 2, sha256: 'ab', csn: 'c' };
     const inline = objectEntry({ attachments: [{ ...attachment, data: new Uint8Array([1, 2]) }] });
-    const result = plan({ entry: inline, fields: [], current: { state: 'missing' } });
+    const result = plan({ entry: inline, fields: ['attachment:a.bin'], current: { state: 'missing' } });
     const doc = result.kind === 'write' ? result.doc : assert.fail();
     assert.deepEqual(doc._attachments, { 'a.bin': { content_type: 'application/octet-stream', data: 'AQI=' } });
 
     const referenced = objectEntry({ attachments: [{ ...attachment, href: 'xmpp:a@b?pubsync;attachment=ab' }] });
-    const refused = plan({ entry: referenced, fields: [], current: { state: 'missing' } });
+    const refused = plan({ entry: referenced, fields: ['attachment:a.bin'], current: { state: 'missing' } });
     assert.equal(refused.kind === 'done' && refused.outcome.status === 'rejected' && refused.outcome.code, ErrorCodes.COUCHDB_ATTACHMENT_BY_REFERENCE);
   });
 });

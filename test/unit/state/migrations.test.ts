@@ -50,6 +50,7 @@ describe('migrations', () => {
     assert.deepEqual(tableNames(db), [
       'applied',
       'captured',
+      'captured_keys',
       'checkpoints',
       'conflicts',
       'dead_letters',
