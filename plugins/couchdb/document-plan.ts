@@ -54,7 +54,8 @@ export function planDocument(input: PlanInput): DocumentPlan {
     const theirs = fieldCsns[name];
     const ours = field?.csn ?? entry.csn;
     if (theirs !== undefined && theirs > ours) continue;
-    if (field) next[name] = propertyOf(field);
+    // A field that travels empty was removed: the property goes (an empty array would come back as a value).
+    if (field && field.values.length > 0) next[name] = propertyOf(field);
     else delete next[name];
     fieldCsns[name] = ours;
   }

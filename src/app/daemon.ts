@@ -113,6 +113,7 @@ export class Daemon implements AdminTarget {
         sinkName: subscription.sink,
         sink,
         ...linkedSourceOf(config.sinks, subscription.sink, gates),
+        collisions: config.replication.collisions,
         store: this.store,
         serialize: serializeEntry,
         logger,
@@ -234,6 +235,24 @@ export class Daemon implements AdminTarget {
   }
 
   /**
+   * Purges tombstones: in the log once every member of our nodes acknowledged them (or after
+   * replication.tombstoneRetentionDays), the memory of applied and captured deletes after the
+   * retention (until then a late update of a deleted object is refused). Returns how many.
+   */
+  purgeTombstones(peers: readonly string[], now: number = Date.now()): number {
+    const olderThan = now - this.loaded.config.replication.tombstoneRetentionDays * DAY_MS;
+    let purged = 0;
+    for (let round = 0; round < TRIM_ROUNDS; round++) {
+      const count = this.store.purgeLogTombstones(peers, olderThan, TRIM_BATCH);
+      purged += count;
+      if (count < TRIM_BATCH) break;
+    }
+    purged += this.store.purgeTombstones(olderThan);
+    if (purged > 0) this.logger.info({ purged, pending: this.store.countTombstones() }, 'tombstones purged');
+    return purged;
+  }
+
+  /**
    * Compacts the outbound log: a record superseded by a later one of the same entry goes once every
    * member of our nodes acknowledged it (through its catch-up queries) or the retention passed.
    * Each entry's newest record stays, since snapshots for new or far-behind subscribers are made
@@ -250,6 +269,7 @@ export class Daemon implements AdminTarget {
         if (count < TRIM_BATCH) break;
       }
       if (deleted > 0) this.logger.info({ deleted, depth: this.store.outboundDepth() }, 'outbound log compacted');
+      this.purgeTombstones(peers);
     } catch (error) {
       this.logger.error({ err: error }, 'compacting the outbound log failed; the next round retries');
     }

@@ -6,7 +6,8 @@ import type { ApplyOutcome, Sink, SinkOperation, Transform } from '../plugin-api
 import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
 import { parseEntry } from '../format/index.js';
 import type { Overtaken } from './capture.js';
-import { merge, type MergeDecision } from './merge.js';
+import { ALIAS_SCOPE, arrivingIsOlder, findCollision, renamedKey, type CollisionPolicy, type HeldObject } from './key-collision.js';
+import { merge, partsOf, type MergeDecision } from './merge.js';
 import { hashEntryParts } from './object-hash.js';
 import type { SinkWrites } from './sink-writes.js';
 import { combine, isAlive, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
@@ -21,6 +22,8 @@ export interface ApplierOptions {
   readonly sink: Sink;
   /** The source that reads what this sink writes (the same application), if the config names one. */
   readonly linkedSource?: string;
+  /** How two objects created independently under one key are resolved; "rename" when absent. */
+  readonly collisions?: CollisionPolicy;
   /** Shared with that source's runner: it commits a batch only once the writes in flight are recorded. */
   readonly writes?: SinkWrites;
   readonly transform?: Transform;
@@ -66,15 +69,27 @@ export class Applier {
     // What this batch has decided so far: a later revision of the same object in the same batch
     // (or an older one, out of order) is merged against it, not against the state before the batch.
     const decided = new Map<string, Known>();
-    for (const merged of transformed) {
-      const known = decided.get(merged.id) ?? this.#known(merged.id);
+    for (const received of transformed) {
+      let merged = this.#aliased(received);
+      let known = decided.get(merged.id) ?? this.#known(merged.id);
+      // An object new here whose key another object holds: two masters created it independently.
+      const placement = merged.deleted || known.version !== undefined ? undefined : this.#collide(merged);
+      if (placement) {
+        merged = placement.entry;
+        known = decided.get(merged.id) ?? this.#known(merged.id);
+        if (placement.localKey !== undefined) known = { ...known, localKey: placement.localKey };
+        pending.push(...placement.before);
+      }
       const decision = merge(known.version, merged);
       if (decision.action === 'skip') {
         report.skipped++;
         continue;
       }
-      const operation = await this.#operationOf(decision, merged, known, signal, report);
+      let operation = await this.#operationOf(decision, merged, known, signal, report);
       if (!operation) continue;
+      if (placement && placement.alsoRemove.length > 0) {
+        operation = { ...operation, fields: [...new Set([...operation.fields, ...placement.alsoRemove])] };
+      }
       decided.set(merged.id, { ...known, version: decision.next, hashes: hashesAfter(known.hashes, operation) });
       pending.push({ operation, next: decision.next, known });
       if (operation.entry !== merged) fetchedBytes += fetchedBytesOf(operation.entry);
@@ -113,6 +128,82 @@ export class Applier {
     if (pending.length === 0) return;
     this.#options.logger.info({ objects: pending.length }, 'writing local changes again that a peer write overtook');
     await this.#applyAndRecord(pending, signal, { applied: 0, skipped: 0, conflicts: 0, deadLettered: 0 }, undefined);
+  }
+
+  /** The id an object goes by here: a collision may have merged it into another one. */
+  #aliased(entry: Entry): Entry {
+    const target = this.#options.store.kvGet(ALIAS_SCOPE, entry.id);
+    return target === undefined ? entry : { ...entry, id: target };
+  }
+
+  /**
+   * Detects and resolves a key collision (replication.collisions), the same way on every replica:
+   * "merge" makes the newer object an alias of the older and merges their parts by CSN; "rename"
+   * keeps the older under the key and gives the newer a key of its own (moving ours if it is the
+   * newer). Every collision is recorded (pubsync status) and logged.
+   */
+  #collide(entry: ObjectEntry): Placement | undefined {
+    const { store, sinkName, linkedSource, logger } = this.#options;
+    const policy = this.#options.collisions ?? 'rename';
+    const held = findCollision(store, sinkName, linkedSource, entry);
+    if (!held) return undefined;
+    const older = arrivingIsOlder(entry, held);
+    const [olderId, newerId] = older ? [entry.id, held.globalId] : [held.globalId, entry.id];
+    let placement: Placement;
+    let resolution: string;
+    if (policy === 'merge') {
+      store.kvPut(ALIAS_SCOPE, newerId, olderId);
+      if (older) this.#reidentify(held, olderId);
+      placement = { entry: { ...entry, id: olderId }, before: [], alsoRemove: [] };
+      resolution = `merged ${newerId} into ${olderId}`;
+    } else if (!older) {
+      const key = renamedKey(held.key, entry.id);
+      placement = { entry, localKey: key, before: [], alsoRemove: [] };
+      resolution = `the newer ${entry.id} placed under ${key}`;
+    } else {
+      const moved = held.local ? this.#moveOf(held) : undefined;
+      if (moved) {
+        const parts = Object.keys(held.version.csns);
+        placement = { entry, localKey: held.key, before: [moved], alsoRemove: parts.filter((part) => !partsOf(entry).some(([p]) => p === part)) };
+        resolution = `our newer ${held.globalId} moved to ${moved.operation.localKey}, the older ${entry.id} placed under ${held.key}`;
+      } else {
+        // A peer's newer object cannot be re-read here: the arriving one gets its own key instead.
+        const key = renamedKey(held.key, entry.id);
+        placement = { entry, localKey: key, before: [], alsoRemove: [] };
+        resolution = `the older ${entry.id} placed under ${key}: the newer ${held.globalId} is a peer's and cannot be moved by this replica`;
+      }
+    }
+    store.addConflict({
+      kind: 'collision',
+      where: `sink:${sinkName}`,
+      globalId: entry.id,
+      details: { key: held.key, other: held.globalId, policy, resolution, subscription: this.#options.subscription },
+    });
+    logger.warn({ key: held.key, arriving: entry.id, held: held.globalId, policy, resolution }, 'key collision');
+    return placement;
+  }
+
+  /** Our newer object, as our log has it, written under its new key. */
+  #moveOf(held: HeldObject): Pending | undefined {
+    const record = this.#options.store.latestOutbound(held.globalId);
+    const logged = record ? parseEntry(record.payload) : undefined;
+    if (!logged || logged.deleted) return undefined;
+    const known = this.#known(held.globalId);
+    const localKey = renamedKey(held.key, held.globalId);
+    return {
+      operation: { entry: logged, fields: partsOf(logged).map(([part]) => part), localKey },
+      next: known.version ?? held.version,
+      known: { ...known, localKey, hashes: {} },
+    };
+  }
+
+  /** The held object takes the older global id: its state moves to it. */
+  #reidentify(held: HeldObject, globalId: string): void {
+    const { store, sinkName, linkedSource } = this.#options;
+    const applied = store.getApplied(sinkName, held.globalId);
+    if (applied) store.putApplied(sinkName, { ...applied, globalId });
+    const captured = linkedSource === undefined ? undefined : store.findCapturedByGlobalId(linkedSource, held.globalId);
+    if (captured && linkedSource !== undefined) store.putCaptured(linkedSource, captured.key, { ...captured.object, globalId });
   }
 
   /**
@@ -312,6 +403,14 @@ interface Known {
   readonly version: ObjectVersion | undefined;
   readonly localKey: string | undefined;
   readonly hashes: Readonly<Record<string, string>>;
+}
+
+/** Where a colliding object goes: its id, its key, what must move first, what it must not keep. */
+interface Placement {
+  readonly entry: ObjectEntry;
+  readonly localKey?: string;
+  readonly before: readonly Pending[];
+  readonly alsoRemove: readonly string[];
 }
 
 interface Pending {

@@ -6,6 +6,7 @@ import type { AppliedObject, CapturedObject, StateStore } from '../state/state-s
 import { attachmentUri } from '../format/attachment-uri.js';
 import { ABSENT, hashParts, sha256Hex } from './object-hash.js';
 import { combine, isAlive, newest, survives, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
+import { ALIAS_SCOPE } from './key-collision.js';
 import type { Router } from './router.js';
 import type { SinkWrites } from './sink-writes.js';
 
@@ -107,18 +108,39 @@ export class Capture {
     const stored = this.#options.store.getCaptured(source, key);
     const written = this.#writtenBySink(source, change.keys);
     // What the application holds is, first, what our sink wrote there for a peer's object.
-    const id = globalIdOf(written && !written.deleted ? written.globalId : change.globalId, stored);
+    const id = this.#aliased(globalIdOf(written && !written.deleted ? written.globalId : change.globalId, stored));
     const before = stored?.globalId === id ? stored : undefined;
     const base = baselineOf(before, written && !written.deleted && written.globalId === id ? written : undefined);
     const children = change.children ?? [];
     const attachments = change.attachments ?? [];
     const hashes = hashParts(change.fields, children, attachments);
+    const keyValues = change.keys.map((k) => k.value);
+    const sinkState = written && !written.deleted && written.globalId === id ? written : undefined;
+    // A state our sink wrote (the last one, or an earlier one a source that reports every write
+    // reports late): nothing the application changed itself.
+    if (this.#options.writes?.get(source)?.isEcho(keyValues, { deleted: false, hashes })) {
+      if (stored && sinkState?.hashes && samePresent(hashes, sinkState.hashes)) {
+        this.#options.store.putCaptured(source, key, {
+          globalId: id,
+          hashes,
+          csns: base.csns,
+          nodes: before?.nodes ?? [],
+          deleted: false,
+          ...tombstoneOf(base.version),
+          keys: keyValues,
+        });
+      }
+      return undefined;
+    }
     const recreated = !isAlive(base.version);
-    // Parts our sink wrote after this state was read: the state shows them as they were before.
-    const overtaken = (part: string): boolean => later?.parts.has(part) === true || lost.has(part);
+    // Parts our sink wrote after this state was read: the state shows them as they were before,
+    // unless the application changed them itself in between (the sink's write then overwrote a
+    // local change: it is published, and written back).
+    const heldBefore = (part: string): string => before?.hashes[part] ?? ABSENT;
+    const clobbered = [...(later?.parts ?? [])].filter((part) => before !== undefined && (hashes[part] ?? ABSENT) !== heldBefore(part));
+    const overtaken = (part: string): boolean => (later?.parts.has(part) === true && !clobbered.includes(part)) || lost.has(part);
     // Parts where the application holds what our sink last wrote, although a newer local value
     // was captured since: the sink's write (decided before that capture) overwrote it.
-    const sinkState = written && !written.deleted && written.globalId === id ? written : undefined;
     const lost = new Set(
       Object.keys({ ...hashes, ...base.hashes }).filter((part) => {
         const held = hashes[part] ?? ABSENT;
@@ -126,21 +148,18 @@ export class Capture {
         return wrote !== undefined && held === wrote && held !== (base.hashes[part] ?? ABSENT) && (sinkState?.csns[part] ?? '') < (base.csns[part] ?? '');
       }),
     );
-    if (lost.size > 0) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: [...lost] }]);
+    const rewrite = [...lost, ...clobbered];
+    if (rewrite.length > 0) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: rewrite }]);
     const changed = (recreated ? Object.keys(hashes) : changedParts(change, hashes, base)).filter((part) => !overtaken(part));
     // A part the object had and no longer has travels empty: a peer must drop it too. A re-creation
     // also removes what the object had before its delete, for a peer that never saw the delete.
     const had = recreated ? Object.keys((before?.deleted ? before.csns : before?.hashes) ?? {}) : base.present();
     const removed = had.filter((part) => !(part in hashes) && !overtaken(part));
-    for (const part of [...(later?.parts ?? []), ...lost]) {
+    for (const part of [...(later?.parts ?? []), ...lost].filter(overtaken)) {
       const known = base.hashes[part];
       if (known === undefined || known === ABSENT) delete hashes[part];
       else hashes[part] = known;
     }
-    const keyValues = change.keys.map((k) => k.value);
-    const echo = this.#options.writes?.get(source)?.isEcho(keyValues, { deleted: false, hashes }) ?? false;
-    // An earlier state our sink wrote, reported late by a source that reports every write.
-    if (echo && (recreated || changed.length > 0 || removed.length > 0)) return undefined;
     if (!recreated && changed.length === 0 && removed.length === 0) {
       // Nothing new, typically the echo of what our sink wrote: remember it as what the source holds.
       if (stored?.globalId !== id || !sameRecord(stored.csns, base.csns) || !sameRecord(stored.hashes, hashes)) {
@@ -235,13 +254,16 @@ export class Capture {
         return undefined;
       }
     }
-    if (before?.deleted) return undefined;
-    if (!before && change.globalId === undefined) {
+    // An object our sink wrote for a peer goes by the peer's id (an LDAP entry the sink created
+    // has an entryUUID of its own); one captured here by the id it was published under.
+    const held = written && !written.deleted ? written.globalId : before && !before.deleted ? before.globalId : undefined;
+    if (before?.deleted && held === undefined) return undefined;
+    if (held === undefined && change.globalId === undefined) {
       // No id was ever published for it, so no peer can hold it: there is nothing to tombstone.
       this.#options.logger.debug({ source, key }, 'delete of an object never captured, skipped');
       return undefined;
     }
-    const id = globalIdOf(change.globalId, before);
+    const id = this.#aliased(held ?? globalIdOf(change.globalId, before));
     this.#options.store.kvDelete(ATTACHMENT_OWNERS_SCOPE, id);
     const entry: Entry = {
       id,
@@ -263,6 +285,11 @@ export class Capture {
     });
   }
 
+  /** The id an object goes by: a key collision may have merged it into an older one. */
+  #aliased(globalId: string): string {
+    return this.#options.store.kvGet(ALIAS_SCOPE, globalId) ?? globalId;
+  }
+
   /** What the sink of the same application last wrote at one of these keys, if a sink is linked. */
   #writtenBySink(source: string, keys: readonly SourceKey[]): AppliedObject | undefined {
     const sink = this.#options.linkedSinks?.get(source);
@@ -280,7 +307,7 @@ export class Capture {
     // only a delete of an object this replica never captured is routed by its type.
     const nodes = entry.deleted && state.nodes.length > 0 ? state.nodes : router.route(entry, source);
     store.putCaptured(source, key, { ...state, nodes });
-    const [seq] = store.appendOutbound([{ entryId: entry.id, csn: entry.csn, nodes, payload: serialize(entry) }]);
+    const [seq] = store.appendOutbound([{ entryId: entry.id, csn: entry.csn, nodes, payload: serialize(entry), tombstone: entry.deleted }]);
     if (seq === undefined) throw new Error('outbound log returned no sequence');
     return { seq, entry, nodes };
   }
@@ -373,6 +400,12 @@ function changedParts(change: UpsertChange, hashes: Record<string, string>, base
 
 function tombstoneOf(version: ObjectVersion | undefined): { tombstone?: string } {
   return version?.tombstone === undefined ? {} : { tombstone: version.tombstone };
+}
+
+function samePresent(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const present = (hashes: Readonly<Record<string, string>>): Record<string, string> =>
+    Object.fromEntries(Object.entries(hashes).filter(([, hash]) => hash !== ABSENT));
+  return sameRecord(present(a), present(b));
 }
 
 function sameRecord(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {

@@ -27,6 +27,7 @@ export class InboundChannel {
   readonly #options: InboundChannelOptions;
   readonly #queue: BoundedQueue<Batch>;
   #worker: Promise<void> | undefined;
+  #turn: Promise<unknown> = Promise.resolve();
 
   constructor(options: InboundChannelOptions) {
     this.#options = options;
@@ -45,6 +46,21 @@ export class InboundChannel {
     return this.#queue.push(this.#verified(batch), signal);
   }
 
+  /**
+   * Applies entries outside the queue (a dead-letter retry) without a high-water mark, never at
+   * the same time as a queued batch: both merge against what the same sink applied. `applier`
+   * is the subscription's own without its transform, for entries that were transformed already.
+   */
+  retry(entries: readonly Entry[], signal: AbortSignal, applier: Applier = this.#options.applier): Promise<ApplyReport> {
+    return this.#exclusive(() => applier.apply(entries, signal));
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(fn, fn);
+    this.#turn = run.catch(() => undefined);
+    return run;
+  }
+
   /** Stops taking batches and waits until those already queued are applied (or the signal aborts). */
   async drain(): Promise<void> {
     this.#queue.close();
@@ -57,10 +73,12 @@ export class InboundChannel {
       for (;;) {
         if (signal.aborted) return;
         try {
-          const report = await this.#options.applier.apply(batch.entries, signal, {
-            origin: batch.origin.jid,
-            seq: batch.lastSeq,
-          });
+          const report = await this.#exclusive(() =>
+            this.#options.applier.apply(batch.entries, signal, {
+              origin: batch.origin.jid,
+              seq: batch.lastSeq,
+            }),
+          );
           backoff.reset();
           this.#options.onApplied?.(report, batch);
           break;

@@ -153,6 +153,8 @@ export const MIGRATIONS: readonly Migration[] = [
           PRIMARY KEY (source, value, key)
         ) WITHOUT ROWID;
         CREATE INDEX captured_keys_by_key ON captured_keys (source, key);
+        -- Tombstones in the log are purged once every peer has them (or after the retention).
+        ALTER TABLE outbound_log ADD COLUMN tombstone INTEGER NOT NULL DEFAULT 0;
       `),
   },
 ];

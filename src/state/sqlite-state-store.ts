@@ -204,6 +204,7 @@ export class SqliteStateStore implements StateStore {
           JSON.stringify(item.nodes),
           item.payload,
           createdAt,
+          toFlag(item.tombstone === true),
         );
         return BigInt(result.lastInsertRowid);
       });
@@ -314,11 +315,13 @@ export class SqliteStateStore implements StateStore {
   }
 
   countTombstones(): number {
-    return this.guard('countTombstones', () => this.s.countTombstones.get() ?? 0);
+    return this.guard('countTombstones', () => (this.s.countTombstones.get() ?? 0) + (this.s.countCapturedTombstones.get() ?? 0));
   }
 
   purgeTombstones(olderThan: number): number {
-    return this.guard('purgeTombstones', () => this.s.purgeTombstones.run(olderThan).changes);
+    return this.guard('purgeTombstones', () =>
+      this.transaction(() => this.s.purgeTombstones.run(olderThan).changes + this.s.purgeCapturedTombstones.run(olderThan).changes),
+    );
   }
 
   // Subscriber side.
@@ -389,15 +392,33 @@ export class SqliteStateStore implements StateStore {
         acked === undefined
           ? this.s.compactOlder.iterate(olderThan, sqlLimit)
           : this.s.compactAckedOrOlder.iterate(acked, olderThan, sqlLimit);
-      let count = 0;
-      let highest = this.compactedThrough();
-      for (const seq of deleted) {
-        count += 1;
-        if (seq > highest) highest = seq;
-      }
-      if (count > 0) this.s.kvPut.run(OUTBOUND_SCOPE, COMPACTED_THROUGH, String(highest));
-      return count;
+      return this.noteCompacted(deleted);
     });
+  }
+
+  purgeLogTombstones(peers: readonly string[], olderThan: number, limit = COMPACT_BATCH): number {
+    return this.atomically('purgeLogTombstones', () => {
+      const sqlLimit = toSqlLimit(limit);
+      if (sqlLimit === 0) return 0;
+      const acked = this.acknowledgedByAll(peers);
+      const deleted =
+        acked === undefined
+          ? this.s.purgeLogTombstonesOlder.iterate(olderThan, sqlLimit)
+          : this.s.purgeLogTombstonesAckedOrOlder.iterate(acked, olderThan, sqlLimit);
+      return this.noteCompacted(deleted);
+    });
+  }
+
+  /** Counts deleted log records and moves compactedThrough past them: a peer before them needs a snapshot. */
+  private noteCompacted(deleted: Iterable<bigint>): number {
+    let count = 0;
+    let highest = this.compactedThrough();
+    for (const seq of deleted) {
+      count += 1;
+      if (seq > highest) highest = seq;
+    }
+    if (count > 0) this.s.kvPut.run(OUTBOUND_SCOPE, COMPACTED_THROUGH, String(highest));
+    return count;
   }
 
   compactedThrough(): bigint {

@@ -11,6 +11,8 @@ export interface OutboundItem {
   readonly nodes: readonly string[];
   /** The serialized Atom entry (or tombstone). */
   readonly payload: string;
+  /** The entry is a tombstone (purged from the log once every peer has it). */
+  readonly tombstone?: boolean;
 }
 
 export interface OutboundRecord extends OutboundItem {
@@ -113,8 +115,9 @@ export interface StateStore {
   getApplied(sink: string, globalId: string): AppliedObject | undefined;
   findAppliedByKey(sink: string, localKey: string): AppliedObject | undefined;
   putApplied(sink: string, object: AppliedObject): void;
+  /** Objects known as deleted (applied or captured tombstones not yet purged). */
   countTombstones(): number;
-  /** Drops tombstones applied before `olderThan` (ms since epoch); returns how many. */
+  /** Drops applied and captured tombstones recorded before `olderThan` (ms since epoch); returns how many. */
   purgeTombstones(olderThan: number): number;
 
   // Subscriber side: the last origin sequence applied, per origin replica and subscription.
@@ -134,6 +137,11 @@ export interface StateStore {
    * Deletes at most `limit` records per call (default 10,000); returns how many.
    */
   compactOutbound(peers: readonly string[], olderThan: number, limit?: number): number;
+  /**
+   * Deletes log tombstones (the newest record of their entry) every listed peer acknowledged, or
+   * older than `olderThan`; moves compactedThrough past them. At most `limit` per call.
+   */
+  purgeLogTombstones(peers: readonly string[], olderThan: number, limit?: number): number;
   /** The newest record of one entry, if the log holds one. */
   latestOutbound(entryId: string): OutboundRecord | undefined;
   /** The newest record of each entry whose newest record is after `afterSeq`, in seq order. */

@@ -80,6 +80,10 @@ export interface Statements {
   readonly oldestOutboundSeq: Statement<bigint | null>;
   readonly compactAckedOrOlder: Statement<bigint>;
   readonly compactOlder: Statement<bigint>;
+  readonly purgeLogTombstonesAckedOrOlder: Statement<bigint>;
+  readonly purgeLogTombstonesOlder: Statement<bigint>;
+  readonly purgeCapturedTombstones: Statement;
+  readonly countCapturedTombstones: Statement<number>;
   readonly lastOutboundSeq: Statement<bigint>;
   readonly outboundDepth: Statement<number>;
   readonly trimAckedOrOlder: Statement;
@@ -135,7 +139,7 @@ export function prepareStatements(db: Database.Database): Statements {
   return {
     // safeIntegers makes run() report lastInsertRowid as a bigint.
     insertOutbound: prepare(
-      'INSERT INTO outbound_log (entry_id, csn, nodes, payload, created_at) VALUES (?, ?, ?, ?, ?)',
+      'INSERT INTO outbound_log (entry_id, csn, nodes, payload, created_at, tombstone) VALUES (?, ?, ?, ?, ?, ?)',
     ).safeIntegers(true),
     readOutbound: prepare<OutboundRow>(
       'SELECT seq, entry_id, csn, nodes, payload, created_at FROM outbound_log WHERE seq > ? ORDER BY seq LIMIT ?',
@@ -165,6 +169,22 @@ export function prepareStatements(db: Database.Database): Statements {
            AND EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
          ORDER BY o.seq LIMIT ?) RETURNING seq`,
     ).safeIntegers(true),
+    // A tombstone that is the newest record of its entry: once every peer has it, or it is older
+    // than the retention, no peer can still need it to delete the object.
+    purgeLogTombstonesAckedOrOlder: value<bigint>(
+      `DELETE FROM outbound_log WHERE seq IN (
+         SELECT o.seq FROM outbound_log AS o WHERE o.tombstone = 1 AND (o.seq <= ? OR o.created_at < ?)
+           AND NOT EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
+         ORDER BY o.seq LIMIT ?) RETURNING seq`,
+    ).safeIntegers(true),
+    purgeLogTombstonesOlder: value<bigint>(
+      `DELETE FROM outbound_log WHERE seq IN (
+         SELECT o.seq FROM outbound_log AS o WHERE o.tombstone = 1 AND o.created_at < ?
+           AND NOT EXISTS (SELECT 1 FROM outbound_log AS n WHERE n.entry_id = o.entry_id AND n.seq > o.seq)
+         ORDER BY o.seq LIMIT ?) RETURNING seq`,
+    ).safeIntegers(true),
+    purgeCapturedTombstones: prepare('DELETE FROM captured WHERE deleted = 1 AND updated_at < ?'),
+    countCapturedTombstones: value<number>('SELECT count(*) FROM captured WHERE deleted = 1'),
     // sqlite_sequence keeps the highest seq ever assigned, even once the log is trimmed empty.
     lastOutboundSeq: value<bigint>("SELECT seq FROM sqlite_sequence WHERE name = 'outbound_log'").safeIntegers(true),
     outboundDepth: value<number>('SELECT count(*) FROM outbound_log'),

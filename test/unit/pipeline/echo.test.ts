@@ -60,6 +60,18 @@ describe('a sink linked to the source of the same application', () => {
     assert.deepEqual(capture(), [], 'the echo of the delete');
   });
 
+  it('publishes a delete the application makes of an object our sink wrote, under the peer id', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    // The application reports the delete under its own id for the object (an LDAP entryUUID).
+    sink.feed = undefined;
+    sink.objects.delete('n1');
+    source.add({ op: 'delete', keys, globalId: 'urn:uuid:0b7e4f0e-2a51-4c0e-9d49-6a0a4bb1f999', type: 'note' });
+    const [entry] = capture();
+    assert.ok(entry?.deleted, 'a tombstone');
+    assert.equal(entry.id, id);
+  });
+
   it('publishes a local edit with the peer CSNs of the fields it did not touch', async () => {
     await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
     capture();
