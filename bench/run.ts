@@ -3,15 +3,18 @@
  * writes the figures with a description of the machine to bench/results/<timestamp>.json.
  */
 import { readdir, writeFile } from 'node:fs/promises';
-import { cpus, totalmem, release } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { BenchFigure, Benchmark } from './bench-api.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const files = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).sort();
 const results: { benchmark: string; figures: readonly BenchFigure[] }[] = [];
+// The machine may be shared: the load average before and after says how much the figures measure neighbours.
+const loadBefore = loadavg();
 
 for (const file of files) {
   const { benchmark } = (await import(join(here, file))) as { benchmark: Benchmark };
@@ -26,10 +29,11 @@ const rows = results.flatMap(({ benchmark, figures }) =>
     f.scenario,
     `${round(f.value)} ${f.unit}`,
     f.baseline ? `${f.baseline.scenario}: ${round(f.baseline.value)} (x${round(f.baseline.ratio)})` : '',
+    f.notes ?? '',
   ]),
 );
-const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
-for (const row of [['benchmark', 'scenario', 'value', 'baseline (ratio)'], ...rows]) {
+const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i]!.length), 8));
+for (const row of [['benchmark', 'scenario', 'value', 'baseline (ratio)', 'notes'], ...rows]) {
   process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}\n`);
 }
 
@@ -39,6 +43,9 @@ const machine = {
   memoryBytes: totalmem(),
   kernel: release(),
   node: process.version,
+  packages: Object.fromEntries(['@xmpp/client', 'better-sqlite3', 'saxon-js', 'saxes', 'nano', 'express-pouchdb'].map((name) => [name, versionOf(name)])),
+  loadAverage: { before: loadBefore, after: loadavg() },
+  fullSizes: process.env['PUBSYNC_BENCH_FULL'] === '1' || process.argv.includes('--full'),
 };
 const out = join(here, 'results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 await writeFile(out, `${JSON.stringify({ machine, results }, null, 2)}\n`);
@@ -46,4 +53,12 @@ process.stderr.write(`bench: wrote ${out}\n`);
 
 function round(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}
+
+function versionOf(name: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(here, '..', 'node_modules', name, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
 }

@@ -5,10 +5,13 @@ import { CsnClock } from '../format/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { loadConfiguredPlugins, planInstances, PluginHost, type AnyPluginDefinition } from '../plugin-host/index.js';
 import { openStateStore } from '../state/index.js';
+import { AdminService } from '../admin/admin-service.js';
 import { Daemon } from './daemon.js';
 import { XmppTransport } from '../transport/xmpp-transport.js';
+import type { CatchUpProgress } from '../transport/catch-up.js';
 import { createXsltTransform, resolveStylesheet } from '../transform/index.js';
 import {
+  kAdminFactory,
   kConfig,
   kCsnClock,
   kLogger,
@@ -16,6 +19,7 @@ import {
   kStateStore,
   kTransformFactory,
   kTransportFactory,
+  type AdminFactory,
   type TransformFactory,
   type TransportFactory,
 } from './tokens.js';
@@ -24,6 +28,8 @@ export interface ComposeOptions {
   readonly logger?: Logger;
   /** Built-in plugins; the shipped ones unless a test says otherwise. */
   readonly builtins?: readonly AnyPluginDefinition[];
+  /** Told after every catch-up page (the CLI's progress bar). */
+  readonly onCatchUpProgress?: (progress: CatchUpProgress) => void;
 }
 
 /**
@@ -62,6 +68,7 @@ export async function composeFromConfig(loaded: LoadedConfig, options: ComposeOp
           store,
           logger,
           receive,
+          ...(options.onCatchUpProgress ? { onCatchUpProgress: options.onCatchUpProgress } : {}),
           readAttachment: (source, keys, name, signal) => host.source(source)?.readAttachment(keys, name, signal) ?? Promise.resolve(undefined),
         })
       : null;
@@ -76,5 +83,7 @@ export async function composeFromConfig(loaded: LoadedConfig, options: ComposeOp
       maxMemoryMb: transform.maxMemoryMb,
     });
   container.register(kTransformFactory, { useValue: transformOf });
+  const admin: AdminFactory = (target) => new AdminService({ target, store, config, logger: logger.child({ component: 'admin' }) });
+  container.register(kAdminFactory, { useValue: admin });
   return container.resolve(Daemon);
 }

@@ -8,6 +8,8 @@ import type { StateStore } from '../state/state-store.js';
 import type { SubscriptionConfig } from '../config/schema.js';
 import type { XsltTransform } from '../transform/index.js';
 import type { Transport } from '../transport/xmpp-transport.js';
+import type { AdminService } from '../admin/admin-service.js';
+import type { AdminTarget } from '../admin/admin-target.js';
 
 /** The container's tokens. Every injected parameter names one: no emitted type metadata. */
 export const kConfig: InjectionToken<LoadedConfig> = Symbol('pubsync.config');
@@ -21,3 +23,6 @@ export const kTransportFactory: InjectionToken<TransportFactory> = Symbol('pubsy
 /** Builds a subscription's transform from its config; undefined when it names none. */
 export type TransformFactory = (subscription: SubscriptionConfig) => XsltTransform | undefined;
 export const kTransformFactory: InjectionToken<TransformFactory> = Symbol('pubsync.transform-factory');
+/** Builds the daemon's operations side (metrics, admin endpoint, requested retries) once the daemon exists. */
+export type AdminFactory = (daemon: AdminTarget) => AdminService;
+export const kAdminFactory: InjectionToken<AdminFactory> = Symbol('pubsync.admin-factory');

@@ -1,14 +1,16 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { findDaemon, postJson } from '../admin/admin-client.js';
+import { notRetryable, requestRetry, type RetryOutcome } from '../admin/dlq-retry.js';
 import type { DeadLetter } from '../state/index.js';
 import { ExitCode } from './exit-codes.js';
-import { table, withStateStore } from './status-command.js';
+import { statePathOf, table, withStateStore } from './status-command.js';
 
 /** Messages longer than this are cut in `dlq list`; `dlq show` prints them whole. */
 const LIST_MESSAGE_CHARS = 80;
 const PAGE = 500;
 
 export function registerDlqCommand(program: Command): void {
-  const dlq = program.command('dlq').description('inspect and drop dead letters (entries that could not be applied or captured)');
+  const dlq = program.command('dlq').description('inspect, retry and drop dead letters (entries that could not be applied or captured)');
   dlq
     .command('list')
     .description('list every dead letter: id, time, where, code, message, entry id')
@@ -42,6 +44,22 @@ export function registerDlqCommand(program: Command): void {
       });
     });
   dlq
+    .command('retry')
+    .description(
+      "apply a subscription's dead letter again through its inbound path (transform, merge, sink): the running daemon does it now, a stopped one at its next start",
+    )
+    .argument('[id]', 'the dead letter id', toId)
+    .option('--all', 'every dead letter there is')
+    .requiredOption('-c, --config <file>', 'the config file (for the state database path)')
+    .action(async (id: number | undefined, options: { config: string; all?: boolean }) => {
+      if ((id === undefined) === !options.all) {
+        process.stderr.write('dlq retry: give either a dead letter id or --all\n');
+        process.exitCode = ExitCode.FAILURE;
+        return;
+      }
+      process.exitCode = await retry(options.config, options.all ? 'all' : (id as number));
+    });
+  dlq
     .command('drop')
     .description('delete one dead letter for good')
     .argument('<id>', 'the dead letter id', toId)
@@ -53,6 +71,58 @@ export function registerDlqCommand(program: Command): void {
         return ExitCode.OK;
       });
     });
+}
+
+/** Settled outcomes: the dead letter is gone. */
+const SETTLED = new Set<RetryOutcome['status']>(['applied', 'obsolete', 'conflict']);
+
+async function retry(configFile: string, what: number | 'all'): Promise<number> {
+  const path = await statePathOf(configFile);
+  if (typeof path === 'number') return path;
+  const daemon = await findDaemon(path);
+  if (daemon.kind === 'running') {
+    let outcomes: RetryOutcome[];
+    try {
+      outcomes = await postJson<RetryOutcome[]>(daemon.address, '/dlq/retry', what === 'all' ? { all: true } : { ids: [what] });
+    } catch (error) {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      return ExitCode.FAILURE;
+    }
+    process.stdout.write(`retried by the running daemon (pid ${daemon.address.pid}):\n`);
+    for (const outcome of outcomes) process.stdout.write(`${formatOutcome(outcome)}\n`);
+    if (outcomes.length === 0) process.stdout.write('  (no dead letters)\n');
+    return outcomes.every((outcome) => SETTLED.has(outcome.status)) ? ExitCode.OK : ExitCode.FAILURE;
+  }
+  if (daemon.kind === 'unreachable') {
+    process.stderr.write(`the daemon (pid ${daemon.address.pid}) did not answer at ${daemon.address.url} (${daemon.reason}): recording the retry for its next start\n`);
+  }
+  return withStateStore(configFile, (store) => {
+    if (what !== 'all') {
+      const letter = store.getDeadLetter(what);
+      if (!letter) return notFound(what);
+      const refusal = notRetryable(letter);
+      if (refusal) {
+        process.stderr.write(`dead letter ${what} is not retried: ${refusal}\n`);
+        return ExitCode.FAILURE;
+      }
+    }
+    requestRetry(store, what);
+    const subject = what === 'all' ? `all ${store.countDeadLetters()} dead letters` : `dead letter ${what}`;
+    process.stdout.write(`the daemon is not running: retry of ${subject} recorded; the daemon performs it at its next start (and logs the outcome)\n`);
+    return ExitCode.OK;
+  });
+}
+
+function formatOutcome(outcome: RetryOutcome): string {
+  const head = `  dead letter ${outcome.id}: ${outcome.status}`;
+  switch (outcome.status) {
+    case 'failed':
+      return `${head}${outcome.newId === undefined ? '' : `, kept as dead letter ${outcome.newId}`} (retries ${outcome.retries ?? '?'}): ${outcome.code ?? ''} ${outcome.message}`;
+    case 'unavailable':
+      return `${head}, kept (retries ${outcome.retries ?? '?'}): ${outcome.message}`;
+    default:
+      return `${head}: ${outcome.message}`;
+  }
 }
 
 function toId(value: string): number {

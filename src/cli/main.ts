@@ -6,6 +6,8 @@ import { registerTransformCommand } from './transform-command.js';
 import { registerRunCommand } from './run-command.js';
 import { registerStatusCommand } from './status-command.js';
 import { registerDlqCommand } from './dlq-command.js';
+import { registerSyncCommand } from './sync-command.js';
+import { registerNodesCommand } from './nodes-command.js';
 import { ExitCode } from './exit-codes.js';
 
 const require = createRequire(import.meta.url);
@@ -20,6 +22,8 @@ registerTransformCommand(program);
 registerRunCommand(program);
 registerStatusCommand(program);
 registerDlqCommand(program);
+registerSyncCommand(program);
+registerNodesCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import type { LoadedConfig, ConfigProblem } from '../config/index.js';
+import type { XmppConfig } from '../config/schema.js';
 import { formatPath } from '../config/index.js';
 import { ErrorCodes, NotConnectedError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
@@ -13,16 +14,7 @@ import { XmppConnection } from '../transport/xmpp-connection.js';
 export async function checkOnline(loaded: LoadedConfig, logger: Logger, timeoutMs = 10_000): Promise<ConfigProblem[]> {
   const { xmpp, subscriptions } = loaded.config;
   if (!xmpp) return [];
-  const connection = new XmppConnection({ ...xmpp, resource: `${xmpp.resource}-check`, logger });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () => reject(new NotConnectedError(ErrorCodes.XMPP_DISCONNECTED, `no XMPP connection to ${xmpp.service} within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  try {
-    await Promise.race([connection.start(), timeout]);
+  return withXmppSession(xmpp, 'check', logger, timeoutMs, async (connection) => {
     const offered = new Map<string, Set<string>>();
     const problems: ConfigProblem[] = [];
     for (const [index, subscription] of subscriptions.entries()) {
@@ -40,6 +32,32 @@ export async function checkOnline(loaded: LoadedConfig, logger: Logger, timeoutM
       });
     }
     return problems;
+  });
+}
+
+/**
+ * Logs in with the config's account under its own resource (`<resource>-<suffix>`, so a running
+ * daemon is not displaced), runs fn and logs out. The login must complete within timeoutMs.
+ */
+export async function withXmppSession<T>(
+  xmpp: XmppConfig,
+  suffix: string,
+  logger: Logger,
+  timeoutMs: number,
+  fn: (connection: XmppConnection) => Promise<T>,
+): Promise<T> {
+  const connection = new XmppConnection({ ...xmpp, resource: `${xmpp.resource}-${suffix}`, logger });
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new NotConnectedError(ErrorCodes.XMPP_DISCONNECTED, `no XMPP connection to ${xmpp.service} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    await Promise.race([connection.start(), timeout]);
+    clearTimeout(timer);
+    return await fn(connection);
   } finally {
     clearTimeout(timer);
     await connection.stop();

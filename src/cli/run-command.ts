@@ -1,6 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { composeFromConfig } from '../app/compose.js';
-import type { Daemon } from '../app/daemon.js';
+import type { Daemon, DaemonStartOptions } from '../app/daemon.js';
+import { composeDryRun, type DryRun } from '../app/dry-run.js';
+import { dryRunHeader, renderOperation } from '../app/dry-run-diff.js';
 import { loadConfig } from '../config/index.js';
 import { ErrorCodes, isSyncError } from '../errors/index.js';
 import { createLogger, type Logger } from '../logging/logger.js';
@@ -10,6 +12,7 @@ interface RunOptions {
   readonly config: string;
   readonly connectTimeout: number;
   readonly shutdownTimeout: number;
+  readonly dryRun?: boolean;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -21,20 +24,30 @@ export function registerRunCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'the config file')
     .option('--connect-timeout <ms>', 'give up (exit 3) when not started and online within this long', toMs, 30_000)
     .option('--shutdown-timeout <ms>', 'force the exit (exit 1) when draining takes longer than this', toMs, 30_000)
+    .option('--dry-run', 'print, per sink, what would be applied (a diff per object) without writing, publishing or changing the state database')
     .action(async (options: RunOptions) => {
       // process.exit: a connection attempt that never completed may hold the event loop open.
       process.exit(await run(options));
     });
 }
 
-function toMs(value: string): number {
+export function toMs(value: string): number {
   const ms = Number(value);
   if (!Number.isInteger(ms) || ms <= 0) throw new InvalidArgumentError(`expected a positive number of milliseconds, got "${value}"`);
   return ms;
 }
 
-/** Resolves with the process exit code once the daemon is down (or could not come up). */
 async function run(options: RunOptions): Promise<number> {
+  const dry: { run?: DryRun } = {};
+  try {
+    return await runDaemon(options, dry);
+  } finally {
+    await dry.run?.dispose();
+  }
+}
+
+/** Resolves with the process exit code once the daemon is down (or could not come up). */
+async function runDaemon(options: RunOptions, dry: { run?: DryRun }): Promise<number> {
   // A signal during the composition or the start stops what has started, like one after it.
   let signalled: NodeJS.Signals | undefined;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
@@ -46,7 +59,12 @@ async function run(options: RunOptions): Promise<number> {
     // Config, plugins and their options are all validated before the state database is opened.
     const loaded = await loadConfig(options.config);
     logger = createLogger({ level: loaded.config.log.level });
-    daemon = await composeFromConfig(loaded, { logger });
+    if (options.dryRun) {
+      ({ daemon, dryRun: dry.run } = await composeDryRun(loaded, { logger, onOperation: (operation) => printLines(renderOperation(operation)) }));
+      printLines(dryRunHeader(dry.run));
+    } else {
+      daemon = await composeFromConfig(loaded, { logger });
+    }
   } catch (error) {
     return failed(logger, error, 'pubsync could not be composed');
   }
@@ -66,9 +84,9 @@ async function run(options: RunOptions): Promise<number> {
   return (await stopWithin(daemon, logger, options.shutdownTimeout, `received ${signal}`)) ? ExitCode.OK : ExitCode.FAILURE;
 }
 
-type StartResult = 'ready' | 'signal' | { code: number; error: unknown; message: string };
+export type StartResult = 'ready' | 'signal' | { code: number; error: unknown; message: string };
 
-async function startWithin(daemon: Daemon, timeoutMs: number, stopRequested: Promise<unknown>): Promise<StartResult> {
+export async function startWithin(daemon: Daemon, timeoutMs: number, stopRequested: Promise<unknown>, startOptions?: DaemonStartOptions): Promise<StartResult> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<StartResult>((resolve) => {
     timer = setTimeout(
@@ -84,7 +102,7 @@ async function startWithin(daemon: Daemon, timeoutMs: number, stopRequested: Pro
   });
   try {
     return await Promise.race([
-      daemon.start().then((): StartResult => 'ready'),
+      daemon.start(startOptions).then((): StartResult => 'ready'),
       deadline,
       stopRequested.then((): StartResult => 'signal'),
     ]);
@@ -96,7 +114,7 @@ async function startWithin(daemon: Daemon, timeoutMs: number, stopRequested: Pro
 }
 
 /** Drains the daemon; false when it was forced (deadline or a second signal). */
-async function stopWithin(daemon: Daemon, logger: Logger, timeoutMs: number, reason: string): Promise<boolean> {
+export async function stopWithin(daemon: Daemon, logger: Logger, timeoutMs: number, reason: string): Promise<boolean> {
   logger.info({ reason, timeoutMs }, 'stopping: draining in-flight work');
   let timer: NodeJS.Timeout | undefined;
   let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
@@ -122,7 +140,7 @@ async function stopWithin(daemon: Daemon, logger: Logger, timeoutMs: number, rea
   }
 }
 
-function exitCodeOf(error: unknown): number {
+export function exitCodeOf(error: unknown): number {
   if (!isSyncError(error)) return ExitCode.FAILURE;
   if (error.code === ErrorCodes.XMPP_REQUEST_FAILED && error.kind === 'config') return ExitCode.AUTH_REFUSED;
   if (error.kind === 'config') return ExitCode.BAD_CONFIG;
@@ -135,8 +153,12 @@ function failed(logger: Logger, error: unknown, message: string): number {
   return exitCodeOf(error);
 }
 
-function logFailure(logger: Logger, error: unknown, message: string): void {
+export function logFailure(logger: Logger, error: unknown, message: string): void {
   // Config problems are for the operator's eyes: their message lists every problem, line by line.
   if (isSyncError(error) && error.kind === 'config') process.stderr.write(`${error.message}\n`);
   logger.fatal(error === undefined ? {} : { err: error }, message);
+}
+
+function printLines(lines: readonly string[]): void {
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

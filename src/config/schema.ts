@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { adminConfig } from '../admin/admin-config.js';
 
 /**
  * The daemon's configuration file. The host owns this envelope; each plugin owns the shape of
@@ -128,6 +129,7 @@ export const configSchema = z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
       .strict()
       .default({ level: 'info' }),
+    admin: adminConfig.default({ enabled: true, listen: '127.0.0.1:0', allowRemote: false }),
     xmpp: xmppConfig.optional(),
     replication: z
       .object({

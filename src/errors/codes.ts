@@ -70,6 +70,10 @@ export const ErrorCodes = {
   COUCHDB_REQUEST_FAILED: 'PUBSYNC_ERR_COUCHDB_REQUEST_FAILED',
   /** An attachment is larger than the source's maxAttachmentBytes: carried by reference instead. */
   COUCHDB_ATTACHMENT_BY_REFERENCE: 'PUBSYNC_ERR_COUCHDB_ATTACHMENT_BY_REFERENCE',
+  /** The admin endpoint could not listen on admin.listen (address in use, not local, no permission). */
+  ADMIN_LISTEN_FAILED: 'PUBSYNC_ERR_ADMIN_LISTEN_FAILED',
+  /** `pubsync sync --once` could not finish: a source, the publishing or a catch-up failed, or --timeout passed. */
+  SYNC_INCOMPLETE: 'PUBSYNC_ERR_SYNC_INCOMPLETE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

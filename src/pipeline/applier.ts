@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ErrorCodes, SyncError, wrapPluginError } from '../errors/index.js';
-import type { Attachment, Entry, ObjectEntry } from '../format/model.js';
+import type { Attachment, Entry, ObjectEntry, SourceKey } from '../format/model.js';
 import type { AttachmentResolver } from './attachment-resolver.js';
 import type { ApplyOutcome, Sink, SinkOperation, Transform } from '../plugin-api/roles.js';
 import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
@@ -114,7 +114,12 @@ export class Applier {
       const record = this.#options.store.latestOutbound(globalId);
       const logged = record ? parseEntry(record.payload) : undefined;
       const known = this.#known(globalId);
-      if (!logged || logged.deleted || !known.version) continue;
+      if (!logged || !known.version) continue;
+      if (logged.deleted) {
+        const next = combine(known.version, { csns: {}, tombstone: logged.csn }) ?? known.version;
+        pending.push({ operation: { entry: logged, fields: [], ...(known.localKey === undefined ? {} : { localKey: known.localKey }) }, next, known });
+        continue;
+      }
       const wanted = new Set(parts);
       const entry: ObjectEntry = {
         ...logged,
@@ -214,11 +219,13 @@ export class Applier {
   #known(globalId: string): Known {
     const { store, sinkName, linkedSource } = this.#options;
     const applied = store.getApplied(sinkName, globalId);
-    const captured = linkedSource === undefined ? undefined : store.findCapturedByGlobalId(linkedSource, globalId)?.object;
+    const capturedAt = linkedSource === undefined ? undefined : store.findCapturedByGlobalId(linkedSource, globalId);
+    const captured = capturedAt?.object;
     return {
       version: combine(applied ? versionOfApplied(applied) : undefined, captured ? versionOfCaptured(captured) : undefined),
       localKey: applied?.localKey,
       hashes: newestHashes(applied, captured),
+      ...(capturedAt ? { sourceKey: sourceKeyOf(capturedAt.key) } : {}),
     };
   }
 
@@ -231,13 +238,16 @@ export class Applier {
     report: ApplyReport,
   ): Promise<SinkOperation | undefined> {
     const localKey = known.localKey === undefined ? {} : { localKey: known.localKey };
+    // An object of our own application the sink never wrote: the sink finds it by the key our
+    // source gave it (a D-Bus note's id), which a peer's entry may not carry.
+    const keyed = <E extends Entry>(entry: E): E => (known.localKey === undefined ? withKey(entry, known.sourceKey) : entry);
     switch (decision.action) {
       case 'delete':
-        return { entry: received, fields: [], ...localKey };
+        return { entry: keyed(received), fields: [], ...localKey };
       case 'clear':
-        return { entry: removalOf(received), fields: decision.fields, removeOnly: true, ...localKey };
+        return { entry: keyed(removalOf(received)), fields: decision.fields, removeOnly: true, ...localKey };
       case 'apply': {
-        const entry = await this.#withAttachments(decision.entry, known, signal, report);
+        const entry = await this.#withAttachments(keyed(decision.entry), known, signal, report);
         return entry && { entry, fields: decision.fields, ...localKey };
       }
     }
@@ -403,6 +413,20 @@ interface Known {
   readonly version: ObjectVersion | undefined;
   readonly localKey: string | undefined;
   readonly hashes: Readonly<Record<string, string>>;
+  /** The primary key the linked source gave the object, when it captured it. */
+  readonly sourceKey?: SourceKey;
+}
+
+/** A captured object's primary key ("scheme:value") as a SourceKey. */
+function sourceKeyOf(key: string): SourceKey {
+  const at = key.indexOf(':');
+  return { scheme: key.slice(0, at), value: key.slice(at + 1) };
+}
+
+/** The entry with this key first (a sink that derives its key from the entry's keys finds it). */
+function withKey<E extends Entry>(entry: E, key: SourceKey | undefined): E {
+  if (!key || entry.keys.some((k) => k.scheme === key.scheme && k.value === key.value)) return entry;
+  return { ...entry, keys: [key, ...entry.keys.filter((k) => k.scheme !== key.scheme)] };
 }
 
 /** Where a colliding object goes: its id, its key, what must move first, what it must not keep. */

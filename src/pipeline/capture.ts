@@ -43,7 +43,7 @@ export interface AttachmentOwner {
   readonly nodes: readonly string[];
 }
 
-/** An object whose newer local parts the linked sink overwrote with older ones. */
+/** An object whose newer local parts (none: its local delete) the linked sink overwrote with older ones. */
 export interface Overtaken {
   readonly globalId: string;
   readonly parts: readonly string[];
@@ -231,8 +231,6 @@ export class Capture {
   }
 
   #delete(source: string, change: DeleteChange, later?: LaterWrites): CapturedEntry | undefined {
-    // Our sink wrote the object after this delete was read: the application holds it again.
-    if (later && !later.deleted) return undefined;
     const key = keyOf(change.keys);
     const before = this.#options.store.getCaptured(source, key);
     const written = this.#writtenBySink(source, change.keys);
@@ -264,6 +262,9 @@ export class Capture {
       return undefined;
     }
     const id = this.#aliased(held ?? globalIdOf(change.globalId, before));
+    // Our sink wrote the object after this delete may have been read: whichever came first, the
+    // delete is the newest change, so the sink deletes again what its write may have brought back.
+    if (later && !later.deleted) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: [] }]);
     this.#options.store.kvDelete(ATTACHMENT_OWNERS_SCOPE, id);
     const entry: Entry = {
       id,

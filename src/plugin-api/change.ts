@@ -57,6 +57,13 @@ export interface SourceBatch {
   readonly changes: readonly SourceChange[];
   /** Opaque to the core: a CouchDB seq, an LDAP CSN cookie, a D-Bus scan marker. */
   readonly checkpoint: string;
+  /**
+   * Optional: true when the source had nothing more to read right after this batch (the next one
+   * waits for a new change). `pubsync sync --once` stops a source at such a batch; a source that
+   * has nothing at all to read may yield an empty batch with it. Without it, sync --once deems a
+   * source caught up once it yielded nothing for a quiet period (--source-quiet).
+   */
+  readonly caughtUp?: boolean;
 }
 
 export type { JsonValue };

@@ -131,6 +131,22 @@ export interface PullOptions {
   readonly logger: Logger;
   /** Takes one page; resolves when it was handed on (backpressure reaches the pull). */
   readonly deliver: (batch: Batch) => Promise<void>;
+  /** Told after every page (progress bars). */
+  readonly onProgress?: (progress: CatchUpProgress) => void;
+}
+
+/** Where one pull stands, in the origin's log sequence numbers (other nodes' records count too). */
+export interface CatchUpProgress {
+  readonly node: string;
+  readonly peer: string;
+  /** The position the pull started from. */
+  readonly from: bigint;
+  /** The position reached so far. */
+  readonly at: bigint;
+  /** The origin's log head as of the last page. */
+  readonly head: bigint;
+  readonly entries: number;
+  readonly done: boolean;
 }
 
 /** Pulls everything after `after` from the origin, page by page; returns the new position. */
@@ -176,7 +192,9 @@ export async function pullFromOrigin(options: PullOptions): Promise<bigint> {
       await deliver(batch);
       entries += batch.entries.length;
     }
-    if (last <= after || last >= head) {
+    const done = last <= after || last >= head;
+    options.onProgress?.({ node, peer, from: options.after, at: last > after ? last : after, head, entries, done });
+    if (done) {
       if (entries > 0) logger.info({ node, peer, entries, snapshot, ms: Date.now() - started }, 'caught up');
       return last > after ? last : after;
     }

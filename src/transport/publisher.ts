@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors/codes.js';
+import { SyncError } from '../errors/sync-error.js';
 import type { Origin } from '../format/model.js';
 import { Backoff } from '../pipeline/backoff.js';
 import type { StateStore } from '../state/state-store.js';
@@ -42,6 +43,8 @@ export class Publisher {
   #again = false;
   #pending = 0;
   #stopped = false;
+  /** Why the last round stopped short, until a round completes (for flush). */
+  #failure: unknown;
   published = 0;
 
   constructor(options: PublisherOptions) {
@@ -74,6 +77,19 @@ export class Publisher {
     return this.#running;
   }
 
+  /**
+   * `pubsync sync --once`: publishes until the whole log is published. Rejects with the reason
+   * when it could not be (publishing failed, or the connection is down); the retry timer a failure
+   * leaves is cleared by stop().
+   */
+  async flush(): Promise<void> {
+    await this.kick();
+    const head = this.#options.store.lastOutboundSeq();
+    if (this.position >= head) return;
+    const why = this.#failure instanceof Error ? this.#failure.message : 'not connected';
+    throw new SyncError(ErrorCodes.SYNC_INCOMPLETE, 'transient', `publishing stopped at log sequence ${this.position} of ${head}: ${why}`);
+  }
+
   /** The last log sequence published to every node. */
   get position(): bigint {
     return BigInt(this.#options.store.kvGet(PUBLISHER_SCOPE, 'cursor') ?? '0');
@@ -94,7 +110,9 @@ export class Publisher {
           // next page
         }
         this.#backoff.reset();
+        this.#failure = undefined;
       } catch (error) {
+        this.#failure = error;
         if (this.#stopped) return;
         const wait = this.#backoff.next();
         this.#options.logger.warn({ err: error, retryInMs: wait }, 'publishing failed, retrying');

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { ErrorCodes } from '../errors/codes.js';
-import { isSyncError } from '../errors/sync-error.js';
-import { parseFeed, serializeEntry } from '../format/index.js';
+import { isSyncError, SyncError } from '../errors/sync-error.js';
+import { DEFAULT_MAX_FORWARD_SKEW_MS, parseFeed, serializeEntry } from '../format/index.js';
 import type { Batch } from '../format/model.js';
 import { Backoff } from '../pipeline/backoff.js';
 import type { StateStore } from '../state/state-store.js';
-import { pullFromOrigin } from './catch-up.js';
+import { pullFromOrigin, type CatchUpProgress } from './catch-up.js';
+import { csnTooFarAhead } from './csn-horizon.js';
 import { bare, NS_PUBSUB_EVENT, subscribe } from './pubsub-nodes.js';
 import type { Stanza, XmppConnection } from './xmpp-connection.js';
 
@@ -29,6 +30,8 @@ export interface SubscriberOptions {
   readonly receive: (subscription: string, batch: Batch) => Promise<void>;
   /** Whether a peer may not write (a read-only role in the control room). */
   readonly isReadOnly?: (jid: string) => boolean;
+  /** Told after every catch-up page (progress bars, `pubsync sync`). */
+  readonly onCatchUpProgress?: (progress: CatchUpProgress) => void;
 }
 
 /** Live batches waiting behind one subscription's delivery before we fall back to a catch-up. */
@@ -41,6 +44,8 @@ interface Track {
   /** Highest sequence seen live while a catch-up ran (it needs another round if beyond). */
   seen: bigint;
   catching: boolean;
+  /** A catch-up completed since the last (re)connection. */
+  synced: boolean;
   queued: number;
   chain: Promise<void>;
   readonly backoff: Backoff;
@@ -58,6 +63,8 @@ interface Track {
 export class Subscriber {
   readonly #options: SubscriberOptions;
   readonly #tracks: Track[];
+  /** Why each subscription's last catch-up failed, until one succeeds (for catchUpAll). */
+  readonly #failures = new Map<string, unknown>();
   #stopped = false;
 
   constructor(options: SubscriberOptions) {
@@ -67,6 +74,7 @@ export class Subscriber {
       received: target.publisher ? options.store.getHighWater(target.name, target.publisher) : 0n,
       seen: 0n,
       catching: false,
+      synced: false,
       queued: 0,
       chain: Promise.resolve(),
       backoff: new Backoff({ initialMs: 500, maxMs: 30_000 }),
@@ -79,6 +87,7 @@ export class Subscriber {
 
   /** After each (re)connection: subscribe, then catch up from each origin. */
   async online(): Promise<void> {
+    for (const track of this.#tracks) track.synced = false;
     for (const track of this.#tracks) {
       await this.#subscribe(track);
       // Catch-up asks the origin itself: it works even while the node is not there (yet).
@@ -113,6 +122,25 @@ export class Subscriber {
     if (!track?.target.publisher) return Promise.resolve();
     track.chain = track.chain.then(() => this.#catchUp(track));
     return track.chain;
+  }
+
+  /**
+   * `pubsync sync --once`: one catch-up round for every subscription with an origin, each pulling
+   * page by page until the origin reports nothing more. Resolves once all are current; rejects
+   * naming every subscription whose catch-up failed (the retry timer it left is cleared by stop()).
+   */
+  async catchUpAll(): Promise<void> {
+    const { connection } = this.#options;
+    if (!connection.online) throw new SyncError(ErrorCodes.XMPP_DISCONNECTED, 'not-connected', 'not connected: no subscription could catch up');
+    await Promise.all(this.#tracks.map((t) => this.catchUp(t.target.name)));
+    const failed = this.#tracks.filter((t) => t.target.publisher && (this.#failures.has(t.target.name) || !connection.online));
+    if (failed.length === 0) return;
+    const reasons = failed.map((t) => {
+      const failure = this.#failures.get(t.target.name);
+      const why = failure instanceof Error ? failure.message : 'the connection went down';
+      return `${t.target.name} (node ${t.target.node} from ${t.target.publisher}/${t.target.publisherResource}): ${why}`;
+    });
+    throw new SyncError(ErrorCodes.SYNC_INCOMPLETE, 'transient', `catch-up failed for ${reasons.join('; ')}`);
   }
 
   /** Resolves when nothing is queued or being pulled for any subscription. */
@@ -215,14 +243,46 @@ export class Subscriber {
       }
       this.#options.logger.warn({ subscription: track.target.name, origin: batch.origin.jid, entries: batch.entries.length }, message);
     } else {
-      await this.#options.receive(track.target.name, batch);
+      await this.#options.receive(track.target.name, this.#withoutFutureCsns(track, batch));
     }
     if (batch.lastSeq > track.received) track.received = batch.lastSeq;
+  }
+
+  /** Dead-letters the entries whose CSNs are too far ahead of our clock (see csn-horizon.ts). */
+  #withoutFutureCsns(track: Track, batch: Batch): Batch {
+    const now = Date.now();
+    const kept = batch.entries.filter((entry) => {
+      const ahead = csnTooFarAhead(entry, now);
+      if (!ahead) return true;
+      const message = `entry ${entry.id} from ${batch.origin.jid}: CSN ${ahead.csn} is ${ahead.aheadMs} ms ahead of the local clock (max forward skew ${DEFAULT_MAX_FORWARD_SKEW_MS} ms)`;
+      this.#options.store.addDeadLetter({ where: `subscription:${track.target.name}`, entryId: entry.id, payload: serializeEntry(entry), code: ErrorCodes.CSN_SKEW, message });
+      this.#options.logger.warn({ subscription: track.target.name, origin: batch.origin.jid, entry: entry.id, csn: ahead.csn }, 'entry refused: CSN too far in the future');
+      return false;
+    });
+    return kept.length === batch.entries.length ? batch : { ...batch, entries: kept };
   }
 
   /** Whether any subscription is pulling from its origin. */
   get catchingUp(): boolean {
     return this.#tracks.some((t) => t.catching);
+  }
+
+  /** Whether every subscription with an origin completed a catch-up since the last (re)connection. */
+  get caughtUp(): boolean {
+    return this.#tracks.every((t) => !t.target.publisher || t.synced);
+  }
+
+  /** Each subscription's position and catch-up state, for status and metrics (read-only). */
+  tracks(): { name: string; node: string; origin: string | undefined; received: bigint; catchingUp: boolean; caughtUp: boolean; queued: number }[] {
+    return this.#tracks.map((t) => ({
+      name: t.target.name,
+      node: t.target.node,
+      origin: t.target.publisher,
+      received: t.received,
+      catchingUp: t.catching,
+      caughtUp: !t.target.publisher || t.synced,
+      queued: t.queued,
+    }));
   }
 
   /** Per origin JID, the last sequence received (the version vector for the control room). */
@@ -260,11 +320,15 @@ export class Subscriber {
           pageEntries: this.#options.pageEntries,
           logger: this.#options.logger.child({ subscription: target.name }),
           deliver: (batch) => this.#hand(track, batch),
+          ...(this.#options.onCatchUpProgress ? { onProgress: this.#options.onCatchUpProgress } : {}),
         });
         if (reached > track.received) track.received = reached;
       } while (track.seen > track.received && !this.#stopped);
+      track.synced = true;
       track.backoff.reset();
+      this.#failures.delete(target.name);
     } catch (error) {
+      this.#failures.set(target.name, error);
       const wait = track.backoff.next();
       this.#options.logger.warn({ err: error, subscription: target.name, retryInMs: wait }, 'catch-up failed, retrying');
       clearTimeout(track.retry);

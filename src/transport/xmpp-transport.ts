@@ -5,7 +5,7 @@ import type { StateStore } from '../state/state-store.js';
 import type { AttachmentResolver } from '../pipeline/attachment-resolver.js';
 import { AttachmentFetcher } from './attachment-fetcher.js';
 import { serveAttachments, type ReadAttachment } from './attachment-service.js';
-import { serveCatchUp } from './catch-up.js';
+import { serveCatchUp, type CatchUpProgress } from './catch-up.js';
 import { ControlRoom } from './control-room.js';
 import { ENVELOPE_BYTES } from './feed-packer.js';
 import { Publisher } from './publisher.js';
@@ -27,6 +27,8 @@ export interface Transport {
   stop(): Promise<void>;
   /** Fetches attachments that came by reference from their origin. */
   readonly attachments?: AttachmentResolver;
+  /** `pubsync sync --once`: publishes the whole log, then catches every subscription up; rejects naming what failed. */
+  settle?(): Promise<void>;
 }
 
 export interface XmppTransportOptions {
@@ -37,6 +39,8 @@ export interface XmppTransportOptions {
   /** Reads an attachment back from the source that captured it, for peers that fetch it by reference. */
   readonly readAttachment?: ReadAttachment;
   readonly maxAttachmentBytes?: number;
+  /** Told after every catch-up page (progress bars). */
+  readonly onCatchUpProgress?: (progress: CatchUpProgress) => void;
 }
 
 /**
@@ -94,6 +98,7 @@ export class XmppTransport implements Transport {
       pageEntries: xmpp.catchUpPageEntries,
       receive: options.receive,
       isReadOnly: (jid) => this.controlRoom?.isReadOnly(jid) ?? false,
+      ...(options.onCatchUpProgress ? { onCatchUpProgress: options.onCatchUpProgress } : {}),
     });
     if (xmpp.room) {
       this.controlRoom = new ControlRoom({
@@ -137,6 +142,11 @@ export class XmppTransport implements Transport {
 
   captured(count: number): void {
     this.publisher.captured(count);
+  }
+
+  async settle(): Promise<void> {
+    await this.publisher.flush();
+    await this.subscriber.catchUpAll();
   }
 
   async stop(): Promise<void> {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { pubsync } from '../../support/cli.js';
 const BINARY = Uint8Array.from([0, 1, 2, 250, 251, 252, 253, 254, 255]);
 
 /** `pubsync status` and `pubsync dlq` read a real state database written through the StateStore. */
-describe('pubsync status and dlq', { timeout: 60_000 }, () => {
+describe('pubsync status and dlq', { timeout: 180_000 }, () => {
   let dir: string;
   let config: string;
   let dbPath: string;
@@ -79,7 +80,9 @@ describe('pubsync status and dlq', { timeout: 60_000 }, () => {
     assert.equal(report.conflicts, 2);
     assert.equal(report.keyCollisions, 1);
     assert.equal(report.tombstonesPending, 1);
-    assert.match(String(report.note), /admin endpoint/);
+    assert.equal(report.from, 'state-database');
+    assert.match(String(report.note), /the daemon is not running/);
+    assert.equal(report.live, undefined);
   });
 
   it('status prints a readable table', async () => {
@@ -92,7 +95,7 @@ describe('pubsync status and dlq', { timeout: 60_000 }, () => {
     assert.match(stdout, /tombstones pending\s+1\n/);
     assert.match(stdout, /^ {2}couch\s+42-g1AAAA\s+\d{4}-/m);
     assert.match(stdout, /^ {2}people-in\s+replica-2\s+17\s/m);
-    assert.match(stdout, /live data .* admin endpoint/);
+    assert.match(stdout, /^from\s+the state database \(the daemon is not running/m);
   });
 
   it('status without a state database says so (exit 1) and creates none', async () => {
@@ -130,6 +133,38 @@ describe('pubsync status and dlq', { timeout: 60_000 }, () => {
     assert.match(binary.stdout, /payload \(binary, 9 bytes, base64\):\n(\S+)\n/);
     const encoded = /payload \(binary, 9 bytes, base64\):\n(\S+)\n/.exec(binary.stdout)?.[1] ?? '';
     assert.deepEqual(Uint8Array.from(Buffer.from(encoded, 'base64')), BINARY);
+  });
+
+  it('status with an address file left by a crashed daemon reads the database', async () => {
+    // The pid of a process that has exited: the file is stale, the endpoint is not tried.
+    const gone = spawnSync('true').pid;
+    await writeFile(`${dbPath}-admin.json`, JSON.stringify({ url: 'http://127.0.0.1:1', pid: gone }));
+    try {
+      const { code, stdout, stderr } = await pubsync('status', '--json', '--config', config);
+      assert.equal(code, 0, stderr);
+      assert.equal((JSON.parse(stdout) as { from: string }).from, 'state-database');
+    } finally {
+      await rm(`${dbPath}-admin.json`, { force: true });
+    }
+  });
+
+  it('dlq retry needs an id or --all, not both', async () => {
+    const neither = await pubsync('dlq', 'retry', '--config', config);
+    assert.equal(neither.code, 1);
+    assert.match(neither.stderr, /either a dead letter id or --all/);
+    assert.equal((await pubsync('dlq', 'retry', String(textId), '--all', '--config', config)).code, 1);
+  });
+
+  it('dlq retry of a source-stage letter says why it is not retried (exit 1) and records nothing', async () => {
+    const { code, stdout, stderr } = await pubsync('dlq', 'retry', String(binaryId), '--config', config);
+    assert.equal(code, 1, stdout);
+    assert.match(stderr, new RegExp(`dead letter ${binaryId} is not retried: it holds what a source read, not an entry`));
+    const store = openStateStore(dbPath);
+    try {
+      assert.deepEqual(store.kvEntries('pubsync:dlq-retry', '', undefined, 10), []);
+    } finally {
+      store.close();
+    }
   });
 
   it('dlq show and drop of an unknown id exit 1', async () => {

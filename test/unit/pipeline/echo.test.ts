@@ -39,7 +39,7 @@ describe('a sink linked to the source of the same application', () => {
   afterEach(() => pipeline.close());
 
   /** Hands what the application reported since the last call to capture; returns what got logged. */
-  function capture(): Entry[] {
+  function capture(): readonly Entry[] {
     const changes = source.history.slice(consumed);
     consumed = source.history.length;
     const before = pipeline.store.lastOutboundSeq();

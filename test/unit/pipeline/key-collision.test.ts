@@ -35,7 +35,7 @@ describe('key collisions', () => {
       logger: silentLogger,
     });
     let consumed = 0;
-    const capture = (p: NonNullable<typeof pipeline>): Entry[] => {
+    const capture = (p: NonNullable<typeof pipeline>): readonly Entry[] => {
       const before = p.store.lastOutboundSeq();
       p.capture.commit('mem', { changes: source.history.slice(consumed), checkpoint: String((consumed = source.history.length)) });
       return p.feed(before).entries;

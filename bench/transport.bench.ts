@@ -1,0 +1,91 @@
+/**
+ * Scenario a: the transport's own limit. A bare @xmpp/client publisher publishes ~1 KB Atom
+ * entries, one entry per PubSub item, to a real Prosody; a bare @xmpp/client subscriber counts
+ * the notifications. Items per second from the first publish to the last notification received,
+ * sequential (each publish waits for its IQ result) and pipelined (a window of IQs in flight).
+ * This is the ceiling a one-entry-per-publish design would have; the pipeline must beat it 5x.
+ */
+import { randomBytes } from 'node:crypto';
+import { startProsody, type ProsodyServer } from '../test/harness/prosody.js';
+import type { BenchFigure, Benchmark } from './bench-api.js';
+import { atomEntry, bareLogin, countItems, createNode, publishIq, request, subscribeBare } from './support/bare-xmpp.js';
+import { cpuMicros, cpuSecondsOf, perSecond, size } from './support/sizes.js';
+
+const ITEMS = size(3_000, 20_000);
+const WINDOWS = [1, 16, 64, 256];
+
+async function until(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * Items per second from the first publish to the last notification, `window` publish IQs in flight,
+ * on a fresh node; also the CPU Prosody and these two clients spent per item. Used by
+ * couch-e2e too, so that the pipeline is compared with the transport on the same server in one run.
+ */
+export async function publishRate(prosody: ProsodyServer, label: string, count: number, window: number): Promise<{ rate: number; prosodyUs: number; clientsUs: number }> {
+  const reader = await prosody.createAccount(`reader-${label}`);
+  const publisher = await bareLogin(prosody, prosody.admin, `bench-pub-${label}`);
+  const subscriber = await bareLogin(prosody, reader, `bench-sub-${label}`);
+  try {
+    const body = randomBytes(400).toString('hex'); // with the envelope: ~1 KB per item
+    const node = `transport-${label}`;
+    await createNode(publisher, prosody.pubsubService, node);
+    await subscribeBare(subscriber, prosody.pubsubService, node);
+    const received = countItems(subscriber, node);
+    const started = performance.now();
+    const serverCpu = cpuSecondsOf(prosody.pid);
+    const clientCpu = process.cpuUsage();
+    let next = 0;
+    // `window` workers, each publishing its next item once the previous one is acknowledged.
+    await Promise.all(
+      Array.from({ length: window }, async () => {
+        while (next < count) {
+          const i = next++;
+          await request(publisher, publishIq(prosody.pubsubService, node, `item-${i}`, atomEntry(`${label}-${i}`, body)));
+        }
+      }),
+    );
+    await until(`${count} notifications on ${node}`, () => received.count >= count, 600_000);
+    return {
+      rate: perSecond(count, started),
+      prosodyUs: ((cpuSecondsOf(prosody.pid) - serverCpu) * 1e6) / count,
+      clientsUs: cpuMicros(clientCpu) / count,
+    };
+  } finally {
+    await publisher.stop();
+    await subscriber.stop();
+  }
+}
+
+export const benchmark: Benchmark = {
+  name: 'transport',
+  async run(): Promise<readonly BenchFigure[]> {
+    const prosody = await startProsody();
+    const figures: BenchFigure[] = [];
+    try {
+      let sequential: number | undefined;
+      for (const window of WINDOWS) {
+        const count = window === 1 ? Math.min(ITEMS, 2_000) : ITEMS;
+        const { rate, prosodyUs, clientsUs } = await publishRate(prosody, String(window), count, window);
+        sequential ??= rate;
+        const base = { scenario: 'sequential (one publish IQ at a time)', value: sequential };
+        figures.push({
+          scenario: window === 1 ? `sequential, one 1 KB entry per item, ${count} items` : `pipelined, ${window} publish IQs in flight, ${count} items`,
+          value: rate,
+          unit: 'items/s',
+          ...(window === 1 ? {} : { baseline: { ...base, ratio: rate / sequential } }),
+          notes: `CPU per item: prosody ${prosodyUs.toFixed(0)} µs, both bare clients ${clientsUs.toFixed(0)} µs`,
+        });
+        figures.push({ scenario: `  prosody CPU per item (window ${window})`, value: prosodyUs, unit: 'µs/item' });
+      }
+    } finally {
+      await prosody.stop();
+    }
+    return figures;
+  },
+};
