@@ -67,7 +67,8 @@ export const benchmark: Benchmark = {
       for (const figure of measured) process.stderr.write(`scaling: ${JSON.stringify(figure)}\n`);
     };
     let one: { scenario: string; value: number } | undefined;
-    for (const n of SUBSCRIBERS) {
+    // PUBSYNC_BENCH_SUBSCRIBERS=0 skips this part.
+    for (const n of SUBSCRIBERS.filter((count) => count > 0)) {
       const rate = await fanout(n);
       const scenario = `${n} subscriber daemon(s), ${FANOUT_DOCS} x 1 KB docs, docs/s into every replica`;
       one ??= { scenario, value: rate };

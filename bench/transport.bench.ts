@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { startProsody, type ProsodyServer } from '../test/harness/prosody.js';
 import type { BenchFigure, Benchmark } from './bench-api.js';
-import { atomEntry, bareLogin, countItems, createNode, publishIq, request, subscribeBare } from './support/bare-xmpp.js';
+import { xml } from '@xmpp/client';
+import { atomEntry, bareLogin, NS_ATOM, countItems, createNode, publishIq, request, subscribeBare } from './support/bare-xmpp.js';
 import { cpuMicros, cpuSecondsOf, perSecond, size } from './support/sizes.js';
 
 const ITEMS = size(3_000, 20_000);
@@ -27,7 +28,14 @@ async function until(what: string, condition: () => boolean, timeoutMs: number):
  * on a fresh node; also the CPU Prosody and these two clients spent per item. Used by
  * couch-e2e too, so that the pipeline is compared with the transport on the same server in one run.
  */
-export async function publishRate(prosody: ProsodyServer, label: string, count: number, window: number): Promise<{ rate: number; prosodyUs: number; clientsUs: number }> {
+export async function publishRate(
+  prosody: ProsodyServer,
+  label: string,
+  count: number,
+  window: number,
+  entriesPerItem = 1,
+  opaque = false,
+): Promise<{ rate: number; prosodyUs: number; clientsUs: number }> {
   const reader = await prosody.createAccount(`reader-${label}`);
   const publisher = await bareLogin(prosody, prosody.admin, `bench-pub-${label}`);
   const subscriber = await bareLogin(prosody, reader, `bench-sub-${label}`);
@@ -46,7 +54,15 @@ export async function publishRate(prosody: ProsodyServer, label: string, count: 
       Array.from({ length: window }, async () => {
         while (next < count) {
           const i = next++;
-          await request(publisher, publishIq(prosody.pubsubService, node, `item-${i}`, atomEntry(`${label}-${i}`, body)));
+          const entries = Array.from({ length: entriesPerItem }, (_, j) => atomEntry(`${label}-${i}-${j}`, body));
+          const payload =
+            entriesPerItem === 1
+              ? atomEntry(`${label}-${i}`, body)
+              : opaque
+                ? // The same bytes as one text node: what Prosody costs per element vs per byte.
+                  xml('blob', { xmlns: 'urn:example:opaque' }, Buffer.from(entries.map(String).join('')).toString('base64'))
+                : xml('feed', { xmlns: NS_ATOM }, ...entries);
+          await request(publisher, publishIq(prosody.pubsubService, node, `item-${i}`, payload));
         }
       }),
     );
@@ -83,6 +99,22 @@ export const benchmark: Benchmark = {
         });
         figures.push({ scenario: `  prosody CPU per item (window ${window})`, value: prosodyUs, unit: 'µs/item' });
       }
+      // The same entries packed 32 to an item (~32 KB, as the daemon packs them): is Prosody's
+      // cost per item or per byte?
+      const packed = await publishRate(prosody, 'packed', Math.max(100, Math.round(ITEMS / 32)), 1, 32);
+      figures.push({
+        scenario: '  packed: 32 entries per item, sequential, Prosody CPU per entry',
+        value: packed.prosodyUs / 32,
+        unit: 'µs/entry',
+        notes: `${(packed.rate * 32).toFixed(0)} entries/s, ${packed.prosodyUs.toFixed(0)} µs per item`,
+      });
+      const opaque = await publishRate(prosody, 'opaque', Math.max(100, Math.round(ITEMS / 32)), 1, 32, true);
+      figures.push({
+        scenario: '  the same 32 entries as one base64 text node, Prosody CPU per entry',
+        value: opaque.prosodyUs / 32,
+        unit: 'µs/entry',
+        notes: `${(opaque.rate * 32).toFixed(0)} entries/s, ${opaque.prosodyUs.toFixed(0)} µs per item`,
+      });
     } finally {
       await prosody.stop();
     }

@@ -96,6 +96,7 @@ export class CouchDbSink implements Sink {
           entry: item.operation.entry,
           fields: item.operation.fields,
           ...(item.operation.removeOnly ? { removeOnly: true } : {}),
+          ...(item.operation.expected ? { expected: item.operation.expected } : {}),
           current: state,
           layout: this.#layout,
           writer: writerOf(this.#context.replica),

@@ -93,7 +93,9 @@ export class CouchDbSource implements Source {
         attachmentBytes = 0;
       }
     }
-    if (changes.length > 0 || lastSeq !== position.since) yield { changes, checkpoint: lastSeq };
+    // Fewer rows than asked for: nothing more is waiting right now (what `sync --once` waits for).
+    const caughtUp = response.results.length < this.#options.batchSize;
+    if (changes.length > 0 || lastSeq !== position.since || caughtUp) yield { changes, checkpoint: lastSeq, caughtUp };
     position.since = lastSeq;
   }
 

@@ -1,7 +1,7 @@
 import type { ApplyOutcome, Entry, Origin } from 'pubsync/plugin-api';
-import { ErrorCodes } from 'pubsync/plugin-api';
+import { ABSENT_PART, ErrorCodes, partHash, type JsonValue } from 'pubsync/plugin-api';
 import type { AttachmentStub, CouchDoc, CurrentDoc } from './couch-client.js';
-import { metaOf, propertyOf, type DocumentLayout, type PubsyncMeta } from './mapping.js';
+import { fieldOf, metaOf, propertyOf, type DocumentLayout, type PubsyncMeta } from './mapping.js';
 
 /** What the sink will do with one operation, decided against the document's current revision. */
 export type DocumentPlan =
@@ -12,6 +12,8 @@ export interface PlanInput {
   readonly id: string;
   readonly entry: Entry;
   readonly fields: readonly string[];
+  /** What the core expects each named part to hold (SinkOperation.expected). */
+  readonly expected?: Readonly<Record<string, string>>;
   /** Only remove the named parts (SinkOperation.removeOnly). */
   readonly removeOnly?: boolean;
   readonly current: CurrentDoc;
@@ -54,6 +56,8 @@ export function planDocument(input: PlanInput): DocumentPlan {
     const theirs = fieldCsns[name];
     const ours = field?.csn ?? entry.csn;
     if (theirs !== undefined && theirs > ours) continue;
+    // Changed in the database since the core last saw it: that change wins once captured.
+    if (changedSince(base, name, input.expected?.[name])) continue;
     // A field that travels empty was removed: the property goes (an empty array would come back as a value).
     if (field && field.values.length > 0) next[name] = propertyOf(field);
     else delete next[name];
@@ -130,6 +134,13 @@ function planAttachments(
 
 function metaBase(id: string, csn: string, origin: Origin, writer: PlanInput['writer']): Omit<WrittenMeta, 'fields'> {
   return { id, csn, origin: { jid: origin.jid, replica: origin.replica }, writtenBy: { ...writer } };
+}
+
+function changedSince(doc: CouchDoc, name: string, expected: string | undefined): boolean {
+  if (expected === undefined) return false;
+  const value = (doc as Record<string, unknown>)[name];
+  const held = value === undefined ? ABSENT_PART : partHash(fieldOf(name, value as JsonValue));
+  return held !== expected;
 }
 
 /** Properties CouchDB adds on read that are not part of the document's content. */

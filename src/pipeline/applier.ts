@@ -10,7 +10,7 @@ import { ALIAS_SCOPE, arrivingIsOlder, findCollision, renamedKey, type Collision
 import { merge, partsOf, type MergeDecision } from './merge.js';
 import { hashEntryParts } from './object-hash.js';
 import type { SinkWrites } from './sink-writes.js';
-import { combine, isAlive, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
+import { combine, isAlive, survives, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
 
 /** Bytes of fetched attachments held before the operations so far are handed to the sink. */
 const MAX_FETCHED_BYTES = 64 * 1024 * 1024;
@@ -221,10 +221,13 @@ export class Applier {
     const applied = store.getApplied(sinkName, globalId);
     const capturedAt = linkedSource === undefined ? undefined : store.findCapturedByGlobalId(linkedSource, globalId);
     const captured = capturedAt?.object;
+    const version = combine(applied ? versionOfApplied(applied) : undefined, captured ? versionOfCaptured(captured) : undefined);
+    // The application holds only the parts of a living object written after its newest delete.
+    const held = Object.entries(newestHashes(applied, captured)).filter(([part]) => isAlive(version) && survives(version, version?.csns[part] ?? ''));
     return {
-      version: combine(applied ? versionOfApplied(applied) : undefined, captured ? versionOfCaptured(captured) : undefined),
+      version,
       localKey: applied?.localKey,
-      hashes: newestHashes(applied, captured),
+      hashes: Object.fromEntries(held),
       ...(capturedAt ? { sourceKey: sourceKeyOf(capturedAt.key) } : {}),
     };
   }
@@ -248,7 +251,13 @@ export class Applier {
         return { entry: keyed(removalOf(received)), fields: decision.fields, removeOnly: true, ...localKey };
       case 'apply': {
         const entry = await this.#withAttachments(keyed(decision.entry), known, signal, report);
-        return entry && { entry, fields: decision.fields, ...localKey };
+        const expected = Object.fromEntries(
+          decision.fields.flatMap((part): [string, string][] => {
+            const hash = known.hashes[part];
+            return hash === undefined ? [] : [[part, hash]];
+          }),
+        );
+        return entry && { entry, fields: decision.fields, ...localKey, ...(Object.keys(expected).length > 0 ? { expected } : {}) };
       }
     }
   }

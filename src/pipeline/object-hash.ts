@@ -16,7 +16,8 @@ export function hashParts(
   attachments: readonly ChangeAttachment[],
 ): Record<string, string> {
   const hashes: Record<string, string> = {};
-  for (const field of fields) hashes[field.name] = fieldHash(field);
+  // A field with no values is a removed one, however the source reports it.
+  for (const field of fields) hashes[field.name] = field.values.length === 0 ? ABSENT : fieldHash(field);
   for (const child of children) hashes[`child:${child.id}`] = childHash(child);
   for (const attachment of attachments) {
     hashes[`attachment:${attachment.name}`] = digest([attachment.contentType, sha256Hex(attachment.data)]);
@@ -45,7 +46,8 @@ export function hashEntryParts(entry: ObjectEntry, parts: readonly string[]): Re
   return hashes;
 }
 
-function fieldHash(field: ChangeField): string {
+/** The hash of a field's content as capture sees it (type and values), the one `SinkOperation.expected` holds. */
+export function fieldHash(field: ChangeField): string {
   return digest([field.type, ...field.values.map(canonical)]);
 }
 

@@ -6,6 +6,7 @@ export * from './define-plugin.js';
 export * from './context.js';
 export * from './roles.js';
 export * from './change.js';
+export { ABSENT as ABSENT_PART, fieldHash as partHash } from '../pipeline/object-hash.js';
 export type * from '../format/model.js';
 export {
   SyncError,

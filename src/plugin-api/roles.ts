@@ -46,6 +46,14 @@ export interface SinkOperation {
    * carries no fields and no tags: leave the object's type, tags and other parts as they are.
    */
   readonly removeOnly?: true;
+  /**
+   * For parts named in `fields`: the hash (partHash; "" for absent) of what the core last knew the
+   * application to hold there. A sink that reads the object before writing should leave a part
+   * whose current hash differs: the application changed it since, the change is not captured yet,
+   * and once captured it is published as the newest change (optimistic concurrency). A part not
+   * listed is written unconditionally.
+   */
+  readonly expected?: Readonly<Record<string, string>>;
 }
 
 export type ApplyOutcome =

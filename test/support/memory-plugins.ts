@@ -1,4 +1,4 @@
-import type { ApplyOutcome, Sink, SinkOperation, Source, SourceBatch, SourceChange } from '../../src/plugin-api/index.js';
+import { ABSENT_PART, partHash, type ApplyOutcome, type Sink, type SinkOperation, type Source, type SourceBatch, type SourceChange } from '../../src/plugin-api/index.js';
 
 /**
  * Test-only source and sink over plain arrays and maps. They stand in for an application in the
@@ -112,10 +112,19 @@ export class MemorySink implements Sink {
       }
       const before = this.objects.get(localKey);
       const fields = { ...before?.fields };
+      // A field the application changed since the core last saw it is left (optimistic concurrency).
+      const changedSince = (name: string): boolean => {
+        const expected = operation.expected?.[name];
+        if (expected === undefined) return false;
+        const held = fields[name];
+        const hash = held && held.length > 0 ? partHash({ name, type: 'string', values: held.map(String) }) : ABSENT_PART;
+        return hash !== expected;
+      };
+      const written = operation.fields.filter((name) => !changedSince(name));
       // A named field the entry does not carry, or carries empty, is removed.
-      for (const name of operation.fields) delete fields[name];
+      for (const name of written) delete fields[name];
       for (const field of entry.fields) {
-        if (operation.fields.includes(field.name) && field.values.length > 0) fields[field.name] = field.values;
+        if (written.includes(field.name) && field.values.length > 0) fields[field.name] = field.values;
       }
       const type = operation.removeOnly && before ? before.type : entry.type;
       this.objects.set(localKey, { type, fields, writes: (before?.writes ?? 0) + 1 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { planDocument, type PlanInput } from '../../../plugins/couchdb/document-plan.js';
 import type { DocumentLayout } from '../../../plugins/couchdb/mapping.js';
 import { ErrorCodes } from '../../../src/errors/index.js';
+import { partHash } from '../../../src/plugin-api/index.js';
 import { objectEntry, reviseEntry, tombstoneOf } from '../../../src/testing/index.js';
 
 const layout: DocumentLayout = { typeField: 'type', tagsField: 'tags', metaField: 'pubsync', defaultType: 'document' };
@@ -23,6 +24,20 @@ describe('couchdb document plan', () => {
     assert.deepEqual(doc['tags'], ['t']);
     assert.equal(doc._rev, undefined);
     assert.deepEqual((doc['pubsync'] as { fields: object }).fields, { name: entry.csn });
+  });
+
+  it('leaves a property the application changed since the core last saw it (optimistic concurrency)', () => {
+    const entry = objectEntry({ fields: { name: 'a' } });
+    const first = plan({ entry, fields: ['name'], current: { state: 'missing' } });
+    const asWritten = first.kind === 'write' ? first.doc : assert.fail();
+    const expected = { name: partHash({ name: 'name', type: 'string', values: ['a'] }) };
+    const revised = reviseEntry(entry, { name: 'from a peer' });
+    const edited = { ...asWritten, _rev: '2-y', name: 'edited here, not captured yet' };
+    const kept = plan({ entry: revised, fields: ['name'], expected, current: { state: 'live', rev: '2-y', doc: edited } });
+    if (kept.kind === 'write') assert.equal(kept.doc['name'], 'edited here, not captured yet', "the application's edit stays");
+    const unchanged = { ...asWritten, _rev: '2-y' };
+    const written = plan({ entry: revised, fields: ['name'], expected, current: { state: 'live', rev: '2-y', doc: unchanged } });
+    assert.equal(written.kind === 'write' ? written.doc['name'] : undefined, 'from a peer');
   });
 
   it('skips what is already there, and keeps properties the operation does not name', () => {
