@@ -150,6 +150,14 @@ export class Daemon implements AdminTarget {
       writes: gates,
       logger: this.logger.child({ component: 'capture' }),
     });
+    // Connected before the sources start: a backlog to capture must not delay (or time out) the
+    // connection, and catching up with the peers first applies their changes before ours are read.
+    this.#transport = this.transportFactory((subscription, batch) => this.receive(subscription, batch, this.#controller.signal));
+    if (this.#transport) {
+      const transport = this.#transport;
+      this.onCaptured((entries) => transport.captured(entries.length));
+      await transport.start();
+    }
     for (const source of this.host.sources) {
       const writes = gates.get(source.name);
       const reassert = reasserters.get(source.name);
@@ -168,12 +176,6 @@ export class Daemon implements AdminTarget {
       // Once: a source failure ends the sync, and settle() reports it.
       if (options.once) runner.catch(() => undefined);
       this.#runners.push(runner);
-    }
-    this.#transport = this.transportFactory((subscription, batch) => this.receive(subscription, batch, this.#controller.signal));
-    if (this.#transport) {
-      const transport = this.#transport;
-      this.onCaptured((entries) => transport.captured(entries.length));
-      await transport.start();
     }
     this.#trimmer = setInterval(() => this.trimLog(), TRIM_EVERY_MS);
     this.#trimmer.unref?.();

@@ -85,7 +85,7 @@ function answer(from: string, query: Stanza, options: CatchUpServerOptions): Sta
   if (snapshot) result.append(xml('snapshot', trimmed ? { reason: 'trimmed' } : {}));
   let last = scanned;
   let first: { xml: string; lastSeq: bigint } | undefined;
-  for (const step of packFeeds(origin, after, picked, { maxEntries: max, maxBytes: options.maxBytes })) {
+  for (const step of packFeeds(origin, after, picked, { maxEntries: max, maxBytes: options.maxBytes, maxItemBytes: options.maxBytes })) {
     if (step.kind === 'feed') {
       first = step.feed;
       break;

@@ -9,8 +9,13 @@ const FEED_HEAD_BYTES = 1024;
 
 export interface PackLimits {
   readonly maxEntries: number;
-  /** Bytes of one feed (an item payload); at most the stanza limit minus the envelope. */
+  /** Bytes of one feed of several entries (an item payload). */
   readonly maxBytes: number;
+  /**
+   * Bytes of a feed holding one entry: the stanza limit minus the envelope. An entry over maxBytes
+   * but within this travels alone; maxBytes when absent.
+   */
+  readonly maxItemBytes?: number;
 }
 
 export interface PackedFeed {
@@ -25,8 +30,8 @@ export type PackStep = { kind: 'feed'; feed: PackedFeed } | { kind: 'too-large';
 /**
  * Groups log records of one node into Atom feeds of at most maxEntries entries and maxBytes bytes.
  * Feeds of a node cover contiguous origin sequence ranges: each starts right after the previous
- * one ended (`after`), so a subscriber sees a gap as a jump. A record that cannot fit a feed on
- * its own is reported and left out; the next feed's range covers it.
+ * one ended (`after`), so a subscriber sees a gap as a jump. A record over maxBytes travels alone;
+ * one that cannot fit a stanza even alone is reported and left out (the next feed's range covers it).
  */
 export function* packFeeds(origin: Origin, after: bigint, records: readonly OutboundRecord[], limits: PackLimits): Generator<PackStep> {
   let start = after;
@@ -41,11 +46,19 @@ export function* packFeeds(origin: Origin, after: bigint, records: readonly Outb
     group = [];
     bytes = FEED_HEAD_BYTES;
   }
+  const maxItemBytes = Math.max(limits.maxBytes, limits.maxItemBytes ?? limits.maxBytes);
   for (const record of records) {
     const size = Buffer.byteLength(record.payload, 'utf8');
     if (size + FEED_HEAD_BYTES > limits.maxBytes) {
       yield* flush();
-      yield { kind: 'too-large', record, bytes: size };
+      const alone = size + FEED_HEAD_BYTES > maxItemBytes ? [] : serializeSplit(origin, start, [record], maxItemBytes);
+      const feed = alone.find((step) => step.kind === 'feed');
+      if (feed && feed.kind === 'feed') {
+        start = feed.feed.lastSeq;
+        yield feed;
+      } else {
+        yield { kind: 'too-large', record, bytes: size };
+      }
       continue;
     }
     if (group.length >= limits.maxEntries || bytes + size > limits.maxBytes) yield* flush();

@@ -24,6 +24,8 @@ export interface PublisherOptions {
   readonly delayMs: number;
   /** Bytes of one item (one feed); below the server's stanza limit. */
   readonly maxBytes: number;
+  /** Bytes of an item holding one entry (the stanza limit minus the envelope). */
+  readonly maxItemBytes?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export class Publisher {
 
   constructor(options: PublisherOptions) {
     this.#options = options;
-    this.#limits = { maxEntries: options.maxEntries, maxBytes: options.maxBytes };
+    this.#limits = { maxEntries: options.maxEntries, maxBytes: options.maxBytes, ...(options.maxItemBytes ? { maxItemBytes: options.maxItemBytes } : {}) };
   }
 
   /** New entries were committed to the log. */
@@ -138,7 +140,7 @@ export class Publisher {
       const fresh = mine.filter((r) => r.seq > after);
       for (const step of packFeeds(origin, after, fresh, this.#limits)) {
         if (step.kind === 'too-large') {
-          const message = `entry of ${step.bytes} bytes exceeds the ${this.#limits.maxBytes}-byte item limit of node ${node}`;
+          const message = `entry of ${step.bytes} bytes exceeds the ${this.#limits.maxItemBytes ?? this.#limits.maxBytes}-byte item limit of node ${node}`;
           store.addDeadLetter({
             where: 'transport',
             entryId: step.record.entryId,

@@ -82,6 +82,7 @@ export class XmppTransport implements Transport {
       logger: logger.child({ component: 'publisher' }),
       maxEntries: xmpp.publish.maxEntries,
       maxBytes: Math.min(xmpp.publish.maxBytes, itemBytes),
+      maxItemBytes: itemBytes,
       delayMs: xmpp.publish.delayMs,
     });
     this.subscriber = new Subscriber({

@@ -63,3 +63,18 @@ describe('feedXml', () => {
     assert.deepEqual(spliced.entries.map((e) => e.csn), records.map((r) => r.csn));
   });
 });
+
+describe('packFeeds with a stanza larger than a feed', () => {
+
+  it('sends an entry over maxBytes alone when a stanza can hold it (a 64 KB object with default limits)', () => {
+    const records = [record(1), record(2, 'z'.repeat(10_000)), record(3)];
+    const steps = [...packFeeds(origin, 0n, records, { maxEntries: 10, maxBytes: 4000, maxItemBytes: 20_000 })];
+    assert.deepEqual(
+      steps.map((s) => (s.kind === 'feed' ? `feed ${s.feed.firstSeq}-${s.feed.lastSeq}` : `too-large ${s.record.seq}`)),
+      ['feed 1-1', 'feed 2-2', 'feed 3-3'],
+    );
+    const alone = feeds(steps)[1];
+    assert.ok(alone && Buffer.byteLength(alone.xml) <= 20_000);
+    assert.equal(parseFeed(alone.xml).entries.length, 1);
+  });
+});
