@@ -3,7 +3,8 @@ import type { Clock, PluginContext, PluginKind, PluginStore } from '../plugin-ap
 import type { StateStore } from '../state/state-store.js';
 
 /** The part of the state store plugins reach through their context. */
-export type PluginStateStore = Pick<StateStore, 'getCheckpoint' | 'kvGet' | 'kvPut' | 'kvDelete' | 'kvEntries'>;
+export type PluginStateStore = Pick<StateStore, 'getCheckpoint' | 'kvGet' | 'kvPut' | 'kvDelete' | 'kvEntries'> &
+  Partial<Pick<StateStore, 'transaction'>>;
 
 export interface PluginContextOptions {
   readonly kind: PluginKind;
@@ -46,13 +47,41 @@ export function storeScope(kind: PluginKind, instance: string, scope?: string): 
   return `shared:${scope}`;
 }
 
-/** A PluginStore over the state store's synchronous kv methods. */
+/**
+ * A PluginStore over the state store's synchronous kv methods. Writes issued in the same tick (a
+ * sink recording every document of a bulk write) are committed in one transaction: a commit costs
+ * a disk flush, and one per record was the sink's bottleneck.
+ */
 export function kvPluginStore(state: PluginStateStore, scope: string): PluginStore {
+  let pending: { write: () => void; done: () => void; fail: (error: unknown) => void }[] = [];
+  const flush = (): void => {
+    const writes = pending;
+    pending = [];
+    if (writes.length === 0) return;
+    try {
+      const all = (): void => writes.forEach(({ write }) => write());
+      if (state.transaction) state.transaction(all);
+      else all();
+    } catch (error) {
+      writes.forEach(({ fail }) => fail(error));
+      return;
+    }
+    writes.forEach(({ done }) => done());
+  };
+  const queue = (write: () => void): Promise<void> =>
+    new Promise((done, fail) => {
+      if (pending.length === 0) queueMicrotask(flush);
+      pending.push({ write, done, fail });
+    });
   return {
-    get: (key) => Promise.resolve().then(() => state.kvGet(scope, key)),
-    put: (key, value) => Promise.resolve().then(() => state.kvPut(scope, key, value)),
-    delete: (key) => Promise.resolve().then(() => state.kvDelete(scope, key)),
-    entries: (prefix = '') => pages(state, scope, prefix),
+    // A read sees the writes queued before it.
+    get: (key) => Promise.resolve().then(() => (pending.length > 0 ? flush() : undefined)).then(() => state.kvGet(scope, key)),
+    put: (key, value) => queue(() => state.kvPut(scope, key, value)),
+    delete: (key) => queue(() => state.kvDelete(scope, key)),
+    entries: (prefix = '') => {
+      flush();
+      return pages(state, scope, prefix);
+    },
   };
 }
 

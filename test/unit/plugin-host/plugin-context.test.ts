@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PluginContext } from '../../../src/plugin-api/index.js';
 import { PluginHost, storeScope } from '../../../src/plugin-host/index.js';
+import { kvPluginStore } from '../../../src/plugin-host/plugin-context.js';
 import { MemoryPluginState } from '../../../src/testing/index.js';
 import { captureLogger, idleSource, nullSink, planned } from './support.js';
 
@@ -82,5 +83,24 @@ describe('plugin context', () => {
   it('names store scopes so that no instance can reach a shared one by its name', () => {
     assert.equal(storeScope('source', 'people'), 'source:people');
     assert.equal(storeScope('source', 'people', 'people'), 'shared:people');
+  });
+});
+
+describe('kvPluginStore', () => {
+  it('commits the writes of one tick in one transaction, and a read sees them', async () => {
+    const state = new MemoryPluginState();
+    let transactions = 0;
+    const counted = Object.assign(state, {
+      transaction<T>(fn: () => T): T {
+        transactions++;
+        return fn();
+      },
+    });
+    const store = kvPluginStore(counted, 'sink:couch');
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(`rev:${i}`, String(i))));
+    assert.equal(transactions, 1, 'fifty puts of one bulk write, one commit');
+    void store.put('late', 'x');
+    assert.equal(await store.get('late'), 'x');
+    assert.equal(await store.get('rev:49'), '49');
   });
 });
