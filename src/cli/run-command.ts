@@ -15,12 +15,13 @@ interface RunOptions {
   readonly dryRun?: boolean;
 }
 
-const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+// A hang-up (the terminal went away) stops as gracefully as SIGTERM, never with the state half written.
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run the daemon until SIGTERM or SIGINT (logs go to stderr as JSON lines)')
+    .description('run the daemon until SIGTERM, SIGINT or SIGHUP (logs go to stderr as JSON lines)')
     .requiredOption('-c, --config <file>', 'the config file')
     .option('--connect-timeout <ms>', 'give up (exit 3) when not started and online within this long', toMs, 30_000)
     .option('--shutdown-timeout <ms>', 'force the exit (exit 1) when draining takes longer than this', toMs, 30_000)

@@ -25,7 +25,8 @@ interface SyncOptions {
   readonly progress: boolean;
 }
 
-const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+// A hang-up (the terminal went away) stops as gracefully as SIGTERM, never with the state half written.
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
 
 export function registerSyncCommand(program: Command): void {
   program

@@ -117,6 +117,15 @@ describe('pubsync run', { timeout: 120_000 }, () => {
     }
   });
 
+  it('drains on SIGHUP (the terminal went away) as on SIGTERM', async () => {
+    const daemon = run('--config', await config({ db: 'hangup.db' }));
+    await daemon.logged('ready');
+    assert.ok(daemon.child.kill('SIGHUP'));
+    assert.equal(await daemon.exited, 0, daemon.stderr());
+    const stopping = await daemon.logged('stopping: draining in-flight work');
+    assert.equal(stopping.reason, 'received SIGHUP');
+  });
+
   /** A source that ignores the abort signal: draining it never ends, so only a forced exit ends the process. */
   async function stuckSourceConfig(db: string): Promise<string> {
     const plugin = join(dir, 'stuck-source.mjs');
