@@ -58,6 +58,11 @@ export class Daemon implements AdminTarget {
   /** Per subscription with a transform: its applier without it, for retrying already transformed dead letters. */
   readonly #untransformed = new Map<string, Applier>();
   readonly #runners: Promise<void>[] = [];
+  #fail: (error: unknown) => void = () => undefined;
+  /** Resolves with the error when a part of the running daemon failed for good: stop it. */
+  readonly failed: Promise<unknown> = new Promise((resolve) => {
+    this.#fail = resolve;
+  });
   readonly #captured = new Set<(entries: readonly CapturedEntry[], source: string) => void>();
   readonly #received = new Set<(subscription: string, batch: Batch) => void>();
   readonly #applied = new Set<(subscription: string, report: ApplyReport) => void>();
@@ -173,8 +178,9 @@ export class Daemon implements AdminTarget {
         onCaptured: (entries) => this.#captured.forEach((listener) => listener(entries, source.name)),
         ...(options.once ? { untilCaughtUp: { quietMs: options.once.sourceQuietMs } } : {}),
       });
-      // Once: a source failure ends the sync, and settle() reports it.
-      if (options.once) runner.catch(() => undefined);
+      // Once: a source failure ends the sync, and settle() reports it. Otherwise a runner only
+      // ends in failure when the state store failed (a full disk): the daemon must stop.
+      runner.catch((error: unknown) => (options.once ? undefined : this.#fail(error)));
       this.#runners.push(runner);
     }
     this.#trimmer = setInterval(() => this.trimLog(), TRIM_EVERY_MS);
@@ -204,6 +210,15 @@ export class Daemon implements AdminTarget {
     const channel = this.#channels.get(subscription);
     if (!channel) return Promise.reject(new Error(`no subscription named ${subscription}`));
     this.#received.forEach((listener) => listener(subscription, batch));
+    // A local change made after this one must sort after it (the subscriber already refused CSNs
+    // too far ahead, so observing cannot drag the clock).
+    for (const entry of batch.entries) {
+      try {
+        this.clock.observe(entry.csn);
+      } catch {
+        // Beyond the skew the clock accepts: the entry keeps its CSN, the clock its time.
+      }
+    }
     return channel.receive(batch, signal);
   }
 

@@ -81,8 +81,13 @@ async function runDaemon(options: RunOptions, dry: { run?: DryRun }): Promise<nu
     return (await stopWithin(daemon, logger, options.shutdownTimeout, 'start abandoned')) ? code : ExitCode.FAILURE;
   }
   logger.info('ready');
-  const signal = await stopRequested;
-  return (await stopWithin(daemon, logger, options.shutdownTimeout, `received ${signal}`)) ? ExitCode.OK : ExitCode.FAILURE;
+  const outcome = await Promise.race([stopRequested.then((signal) => ({ signal })), daemon.failed.then((error) => ({ error }))]);
+  if ('error' in outcome) {
+    logFailure(logger, outcome.error, 'pubsync failed and stops');
+    await stopWithin(daemon, logger, options.shutdownTimeout, 'failure');
+    return ExitCode.FAILURE;
+  }
+  return (await stopWithin(daemon, logger, options.shutdownTimeout, `received ${outcome.signal}`)) ? ExitCode.OK : ExitCode.FAILURE;
 }
 
 export type StartResult = 'ready' | 'signal' | { code: number; error: unknown; message: string };

@@ -8,7 +8,7 @@ import { parseEntry } from '../format/index.js';
 import type { Overtaken } from './capture.js';
 import { ALIAS_SCOPE, arrivingIsOlder, findCollision, renamedKey, type CollisionPolicy, type HeldObject } from './key-collision.js';
 import { merge, partsOf, type MergeDecision } from './merge.js';
-import { hashEntryParts } from './object-hash.js';
+import { ABSENT, hashEntryParts } from './object-hash.js';
 import type { SinkWrites } from './sink-writes.js';
 import { combine, isAlive, survives, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
 
@@ -120,7 +120,15 @@ export class Applier {
         pending.push({ operation: { entry: logged, fields: [], ...(known.localKey === undefined ? {} : { localKey: known.localKey }) }, next, known });
         continue;
       }
-      const wanted = new Set(parts);
+      // Only parts whose newest known version is the logged one: a peer's newer write stays.
+      const loggedCsn = new Map(partsOf(logged));
+      const wanted = new Set(
+        parts.filter((part) => {
+          const newestCsn = known.version?.csns[part];
+          return loggedCsn.has(part) ? loggedCsn.get(part) === newestCsn : known.hashes[part] === undefined || known.hashes[part] === ABSENT;
+        }),
+      );
+      if (wanted.size === 0) continue;
       const entry: ObjectEntry = {
         ...logged,
         fields: logged.fields.filter((f) => wanted.has(f.name)),
@@ -128,7 +136,7 @@ export class Applier {
         attachments: logged.attachments.filter((a) => wanted.has(`attachment:${a.name}`)),
       };
       const localKey = known.localKey === undefined ? {} : { localKey: known.localKey };
-      pending.push({ operation: { entry, fields: parts, ...localKey }, next: known.version, known });
+      pending.push({ operation: { entry, fields: [...wanted], ...localKey }, next: known.version, known });
     }
     if (pending.length === 0) return;
     this.#options.logger.info({ objects: pending.length }, 'writing local changes again that a peer write overtook');
@@ -461,9 +469,12 @@ function removalOf(tombstone: Entry): ObjectEntry {
 function newestHashes(applied: AppliedObject | undefined, captured: CapturedObject | undefined): Record<string, string> {
   const hashes: Record<string, string> = { ...applied?.hashes };
   if (!captured || captured.deleted) return hashes;
-  for (const [part, hash] of Object.entries(captured.hashes)) {
+  // A part captured more recently than the sink wrote it holds what capture saw ("" once removed).
+  for (const part of new Set([...Object.keys(captured.hashes), ...Object.keys(captured.csns)])) {
     const appliedCsn = applied?.csns[part];
-    if (hashes[part] === undefined || appliedCsn === undefined || (captured.csns[part] ?? '') > appliedCsn) hashes[part] = hash;
+    if (hashes[part] === undefined || appliedCsn === undefined || (captured.csns[part] ?? '') > appliedCsn) {
+      hashes[part] = captured.hashes[part] ?? ABSENT;
+    }
   }
   return hashes;
 }

@@ -148,9 +148,12 @@ export class Capture {
         return wrote !== undefined && held === wrote && held !== (base.hashes[part] ?? ABSENT) && (sinkState?.csns[part] ?? '') < (base.csns[part] ?? '');
       }),
     );
-    const rewrite = [...lost, ...clobbered];
-    if (rewrite.length > 0) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: rewrite }]);
+
     const changed = (recreated ? Object.keys(hashes) : changedParts(change, hashes, base)).filter((part) => !overtaken(part));
+    // Written back into the application once logged: what our sink's write overwrote, and the
+    // local changes it overtook that this capture publishes.
+    const rewrite = [...lost, ...clobbered.filter((part) => changed.includes(part))];
+    if (rewrite.length > 0) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: rewrite }]);
     // A part the object had and no longer has travels empty: a peer must drop it too. A re-creation
     // also removes what the object had before its delete, for a peer that never saw the delete.
     const had = recreated ? Object.keys((before?.deleted ? before.csns : before?.hashes) ?? {}) : base.present();

@@ -8,7 +8,11 @@ export async function diskFullTrial(t: TestContext, options: { seed: number; cha
   const result = await runDiskTrial({ ...options, fault: 'full' });
   t.diagnostic(`disk full (${options.diskSize} tmpfs, seed ${options.seed}): ${result.changes} changes, daemon A ${result.afterFault === 'running' ? 'kept running' : `exited with ${result.afterFault}`}, integrity ${result.integrity}, ${result.differences.length} differences`);
   assert.notEqual(result.afterFault, 'running', 'the daemon stops instead of going on without its log');
-  assert.notEqual(result.afterFault, 0);
+  assert.equal(result.afterFault, 1);
+  // A fatal log line and a drained stop, not an unhandled rejection's stack trace.
+  const fatal = result.errorLine?.['err'] as { code?: string } | undefined;
+  assert.equal(result.errorLine?.['msg'], 'pubsync failed and stops');
+  assert.equal(fatal?.code, ErrorCodes.STATE_IO);
   assert.match(result.stderr, new RegExp(ErrorCodes.STATE_IO));
   assert.match(result.stderr, /database or disk is full|SQLITE_FULL/);
   assert.ok(result.stderr.includes('a.db'), 'the error names the state database');
