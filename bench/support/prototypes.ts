@@ -1,11 +1,9 @@
 /**
  * Prototype fixes for bottlenecks in files the bench does not own, as PUBSYNC_BENCH_SWAP pairs
- * (see swap-hooks.mjs). PUBSYNC_BENCH_PROTOTYPES=1 (all) or =kv-batch,sync-normal makes the
+ * (see swap-hooks.mjs). PUBSYNC_BENCH_PROTOTYPES=1 (all) or =sync-normal makes the
  * end-to-end benches run a second time with them swapped in, so the gain is a same-run ratio.
  */
 const ALL: Record<string, string> = {
-  /** The plugin store's puts of one tick in one transaction (src/plugin-host/plugin-context.ts). */
-  'kv-batch': 'src/plugin-host/plugin-context.ts=bench/prototypes/plugin-context.ts',
   /** The state store with synchronous=NORMAL (src/state/sqlite-state-store.ts). */
   'sync-normal': 'src/state/sqlite-state-store.ts=bench/prototypes/sqlite-state-store.ts',
 };
