@@ -5,7 +5,8 @@ import type { ChangeAttachment, DeleteChange, SourceBatch, UpsertChange } from '
 import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
 import { attachmentUri } from '../format/attachment-uri.js';
 import { ABSENT, hashParts, sha256Hex } from './object-hash.js';
-import { combine, isAlive, newest, survives, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
+import { combine, isAlive, newest, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
+import { baselineOf, changedParts, sinkWriteEffects, type Baseline, type LaterWrites } from './baseline.js';
 import { ALIAS_SCOPE } from './key-collision.js';
 import type { Router } from './router.js';
 import type { SinkWrites } from './sink-writes.js';
@@ -48,9 +49,6 @@ export interface Overtaken {
   readonly globalId: string;
   readonly parts: readonly string[];
 }
-
-/** What the linked sink wrote at a change's keys after the change was read (SinkWrites.writtenSince). */
-type LaterWrites = ReturnType<SinkWrites['writtenSince']>;
 
 export interface CapturedEntry {
   readonly seq: bigint;
@@ -119,46 +117,23 @@ export class Capture {
     // A state our sink wrote (the last one, or an earlier one a source that reports every write
     // reports late): nothing the application changed itself.
     if (this.#options.writes?.get(source)?.isEcho(keyValues, { deleted: false, hashes })) {
-      if (stored && sinkState?.hashes && samePresent(hashes, sinkState.hashes)) {
-        this.#options.store.putCaptured(source, key, {
-          globalId: id,
-          hashes,
-          csns: base.csns,
-          nodes: before?.nodes ?? [],
-          deleted: false,
-          ...tombstoneOf(base.version),
-          keys: keyValues,
-        });
-      }
+      if (stored && sinkState?.hashes && samePresent(hashes, sinkState.hashes)) this.#remember(source, key, id, hashes, base, before, keyValues);
       return undefined;
     }
     const recreated = !isAlive(base.version);
-    // Parts our sink wrote after this state was read: the state shows them as they were before,
-    // unless the application changed them itself in between (the sink's write then overwrote a
-    // local change: it is published, and written back).
-    const heldBefore = (part: string): string => before?.hashes[part] ?? ABSENT;
-    const clobbered = [...(later?.parts ?? [])].filter((part) => before !== undefined && (hashes[part] ?? ABSENT) !== heldBefore(part));
-    const overtaken = (part: string): boolean => (later?.parts.has(part) === true && !clobbered.includes(part)) || lost.has(part);
-    // Parts where the application holds what our sink last wrote, although a newer local value
-    // was captured since: the sink's write (decided before that capture) overwrote it.
-    const lost = new Set(
-      Object.keys({ ...hashes, ...base.hashes }).filter((part) => {
-        const held = hashes[part] ?? ABSENT;
-        const wrote = sinkState?.hashes?.[part];
-        return wrote !== undefined && held === wrote && held !== (base.hashes[part] ?? ABSENT) && (sinkState?.csns[part] ?? '') < (base.csns[part] ?? '');
-      }),
-    );
-
+    const effects = sinkWriteEffects(hashes, base, before, sinkState, later);
+    const overtaken = effects.overtaken;
     const changed = (recreated ? Object.keys(hashes) : changedParts(change, hashes, base)).filter((part) => !overtaken(part));
     // Written back into the application once logged: what our sink's write overwrote, and the
     // local changes it overtook that this capture publishes.
-    const rewrite = [...lost, ...clobbered.filter((part) => changed.includes(part))];
+    const rewrite = [...effects.lost, ...effects.clobbered.filter((part) => changed.includes(part))];
     if (rewrite.length > 0) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: rewrite }]);
     // A part the object had and no longer has travels empty: a peer must drop it too. A re-creation
     // also removes what the object had before its delete, for a peer that never saw the delete.
     const had = recreated ? Object.keys((before?.deleted ? before.csns : before?.hashes) ?? {}) : base.present();
     const removed = had.filter((part) => !(part in hashes) && !overtaken(part));
-    for (const part of [...(later?.parts ?? []), ...lost].filter(overtaken)) {
+    // An overtaken part stays as we hold it.
+    for (const part of [...(later?.parts ?? []), ...effects.lost].filter(overtaken)) {
       const known = base.hashes[part];
       if (known === undefined || known === ABSENT) delete hashes[part];
       else hashes[part] = known;
@@ -166,15 +141,7 @@ export class Capture {
     if (!recreated && changed.length === 0 && removed.length === 0) {
       // Nothing new, typically the echo of what our sink wrote: remember it as what the source holds.
       if (stored?.globalId !== id || !sameRecord(stored.csns, base.csns) || !sameRecord(stored.hashes, hashes)) {
-        this.#options.store.putCaptured(source, key, {
-          globalId: id,
-          hashes,
-          csns: base.csns,
-          nodes: before?.nodes ?? [],
-          deleted: false,
-          ...tombstoneOf(base.version),
-          keys: keyValues,
-        });
+        this.#remember(source, key, id, hashes, base, before, keyValues);
       }
       return undefined;
     }
@@ -294,6 +261,27 @@ export class Capture {
     return this.#options.store.kvGet(ALIAS_SCOPE, globalId) ?? globalId;
   }
 
+  /** Records an unchanged object as the source now shows it: what the next change is diffed against. */
+  #remember(
+    source: string,
+    key: string,
+    globalId: string,
+    hashes: Readonly<Record<string, string>>,
+    base: Baseline,
+    before: CapturedObject | undefined,
+    keys: readonly string[],
+  ): void {
+    this.#options.store.putCaptured(source, key, {
+      globalId,
+      hashes,
+      csns: base.csns,
+      nodes: before?.nodes ?? [],
+      deleted: false,
+      ...tombstoneOf(base.version),
+      keys,
+    });
+  }
+
   /** What the sink of the same application last wrote at one of these keys, if a sink is linked. */
   #writtenBySink(source: string, keys: readonly SourceKey[]): AppliedObject | undefined {
     const sink = this.#options.linkedSinks?.get(source);
@@ -353,53 +341,6 @@ function keyOf(keys: readonly SourceKey[]): string {
 function globalIdOf(given: string | undefined, before: CapturedObject | undefined): string {
   if (given !== undefined) return given.startsWith('urn:uuid:') ? given.toLowerCase() : `urn:uuid:${given.toLowerCase()}`;
   return before?.globalId ?? `urn:uuid:${randomUUID()}`;
-}
-
-/**
- * What the application held before this change, part by part: what the source last captured or
- * what the sink last wrote there, whichever is newer. Parts older than the object's newest delete
- * are gone.
- */
-interface Baseline {
-  readonly version: ObjectVersion | undefined;
-  readonly csns: Readonly<Record<string, string>>;
-  readonly hashes: Readonly<Record<string, string>>;
-  /** Parts whose newest record came from the sink. */
-  readonly written: ReadonlySet<string>;
-  /** Parts the application holds (not removed). */
-  present(): string[];
-}
-
-function baselineOf(captured: CapturedObject | undefined, applied: AppliedObject | undefined): Baseline {
-  const version = combine(captured ? versionOfCaptured(captured) : undefined, applied ? versionOfApplied(applied) : undefined);
-  const csns: Record<string, string> = {};
-  const hashes: Record<string, string> = {};
-  const written = new Set<string>();
-  for (const [part, csn] of Object.entries(version?.csns ?? {})) {
-    if (!survives(version, csn)) continue;
-    const fromSink = applied?.hashes?.[part] !== undefined && applied.csns[part] === csn && csn !== captured?.csns[part];
-    const hash = fromSink ? applied?.hashes?.[part] : captured?.hashes[part];
-    csns[part] = csn;
-    if (hash !== undefined) hashes[part] = hash;
-    if (fromSink) written.add(part);
-  }
-  return {
-    version,
-    csns,
-    hashes,
-    written,
-    present: () => Object.keys(hashes).filter((part) => hashes[part] !== ABSENT),
-  };
-}
-
-function changedParts(change: UpsertChange, hashes: Record<string, string>, base: Baseline): string[] {
-  const differing = Object.keys(hashes).filter((part) => hashes[part] !== base.hashes[part]);
-  if (!change.changed) return differing;
-  // The source's exact list wins (except for what our own sink just wrote: its echo), and a part
-  // whose content differs from the baseline is changed whatever the source says (we may have
-  // missed a change while stopped).
-  const listed = change.changed.filter((part) => !(base.written.has(part) && hashes[part] === base.hashes[part]));
-  return [...new Set([...listed, ...differing])].filter((part) => part in hashes);
 }
 
 function tombstoneOf(version: ObjectVersion | undefined): { tombstone?: string } {
