@@ -12,6 +12,7 @@ import { startProsody, type ProsodyServer, type XmppAccount } from '../../harnes
 import { freePort, waitUntil } from '../../harness/service-process.js';
 import { pubsync, repoRoot } from '../../support/cli.js';
 import { startDaemon, type DaemonProcess } from '../../support/daemon-process.js';
+import { writeCouchPairConfig } from '../../support/couch-pair-config.js';
 
 const run = promisify(execFile);
 
@@ -48,32 +49,8 @@ describe('pubsync sync --once (CouchDB through Prosody)', { timeout: 240_000 }, 
   let configB: string;
   let daemonA: DaemonProcess;
 
-  async function writeConfig(name: string, me: XmppAccount, peer: XmppAccount, replica: number, database: string, level: string): Promise<string> {
-    const file = join(dir, `${name}.yaml`);
-    await writeFile(
-      file,
-      [
-        `replica: { id: ${replica} }`,
-        `state: { path: ${join(dir, `${name}.db`)} }`,
-        `log: { level: ${level} }`,
-        'xmpp:',
-        `  service: ${prosody.service}`,
-        '  domain: localhost',
-        `  jid: ${me.jid}`,
-        `  password: "${me.password}"`,
-        `  pubsubService: ${prosody.pubsubService}`,
-        'sources:',
-        `  - { name: docs, plugin: couchdb, options: { url: "${couch.url}", database: ${database}, longpollTimeoutMs: 1000 } }`,
-        'sinks:',
-        `  - { name: docs-in, plugin: couchdb, source: docs, options: { url: "${couch.url}", database: ${database} } }`,
-        'nodes:',
-        `  - { name: docs-${name}, members: [${peer.jid}] }`,
-        'subscriptions:',
-        `  - { name: from-peer, node: docs-${name === 'a' ? 'b' : 'a'}, publisher: ${peer.jid}, sink: docs-in }`,
-        '',
-      ].join('\n'),
-    );
-    return file;
+  function writeConfig(name: string, me: XmppAccount, peer: XmppAccount, replica: number, database: string, level: string): Promise<string> {
+    return writeCouchPairConfig(dir, prosody, couch.url, { name, me, peer, replica, database, level });
   }
 
   before(async () => {
