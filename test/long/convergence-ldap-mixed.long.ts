@@ -13,8 +13,8 @@ const OPS = 200;
 import type { ReplicaApp } from '../support/convergence-workload.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
-const TO_CONTACT = fileURLToPath(new URL('../../../transforms/ldap-person-to-contact.xsl', import.meta.url));
-const TO_PERSON = fileURLToPath(new URL('../../../transforms/contact-to-ldap-person.xsl', import.meta.url));
+const TO_CONTACT = fileURLToPath(new URL('../../transforms/ldap-person-to-contact.xsl', import.meta.url));
+const TO_PERSON = fileURLToPath(new URL('../../transforms/contact-to-ldap-person.xsl', import.meta.url));
 
 /**
  * The comparison vocabulary is the contact's: the shipped stylesheets map these attributes 1:1
