@@ -5,7 +5,7 @@ import { startProsody, type ProsodyServer } from '../harness/prosody.js';
 import { pubsync } from '../support/cli.js';
 import { CouchApp } from '../support/convergence-apps.js';
 import { settle } from '../support/convergence-check.js';
-import { MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
+import { couchMember, MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
 import { normalise, type ObjectState } from '../support/convergence-model.js';
 import { eventually } from '../integration/xmpp/replicas.js';
 
@@ -28,13 +28,7 @@ for (const policy of ['rename', 'merge'] as const) {
       for (const name of MESH_NAMES) {
         const database = await couch.createDatabase(`coll-${name}`);
         apps.push(new CouchApp(couch.url, database));
-        const connection = { url: couch.url, database };
-        specs.push({
-          sources: [{ name: 'couch', plugin: 'couchdb', options: { ...connection, longpollTimeoutMs: 500, reconnectMinMs: 50, reconnectMaxMs: 500 } }],
-          sinks: [{ name: 'couch', plugin: 'couchdb', source: 'couch', options: connection }],
-          sink: 'couch',
-          replication: { collisions: policy },
-        });
+        specs.push(couchMember(couch.url, database, { replication: { collisions: policy } }));
       }
       replicas = await startMesh(prosody, specs);
     });

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import { startCouchDb, type CouchDb } from '../harness/couchdb.js';
 import { startProsody, type ProsodyServer } from '../harness/prosody.js';
 import { CouchApp } from '../support/convergence-apps.js';
-import { MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
+import { couchMember, MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
 import { runTimeoutMs } from '../support/convergence-model.js';
 import { proveConvergence } from '../support/convergence-run.js';
 
@@ -28,12 +28,7 @@ describe('convergence: three CouchDB replicas', { timeout: runTimeoutMs(OPS) }, 
     for (const name of MESH_NAMES) {
       const database = await couch.createDatabase(`conv-${name}`);
       apps.push(new CouchApp(couch.url, database));
-      const connection = { url: couch.url, database };
-      specs.push({
-        sources: [{ name: 'couch', plugin: 'couchdb', options: { ...connection, longpollTimeoutMs: 500, reconnectMinMs: 50, reconnectMaxMs: 500 } }],
-        sinks: [{ name: 'couch', plugin: 'couchdb', source: 'couch', options: connection }],
-        sink: 'couch',
-      });
+      specs.push(couchMember(couch.url, database));
     }
     replicas = await startMesh(prosody, specs);
   });

@@ -4,7 +4,7 @@ import { startCouchDb, type CouchDb } from '../harness/couchdb.js';
 import { startProsody, type ProsodyServer } from '../harness/prosody.js';
 import { startSlapd, type SlapdInstance } from '../harness/slapd.js';
 import { CouchApp, LdapApp } from '../support/convergence-apps.js';
-import { MESH_NAMES, startMesh, type MemberSpec, type MeshReplica } from '../support/convergence-mesh.js';
+import { couchMember, MESH_NAMES, startMesh, type MemberSpec, type MeshReplica } from '../support/convergence-mesh.js';
 import { runTimeoutMs, type Revision } from '../support/convergence-model.js';
 import { proveConvergence } from '../support/convergence-run.js';
 
@@ -115,13 +115,7 @@ describe('convergence: one LDAP and two CouchDB replicas', { timeout: runTimeout
     for (const name of MESH_NAMES.slice(1)) {
       const database = await couch.createDatabase(`mixed-${name}`);
       apps.push(new CouchApp(couch.url, database, (key) => ({ type: 'contact', name: key, lastName: key })));
-      const connection = { url: couch.url, database };
-      specs.push({
-        sources: [{ name: 'couch', plugin: 'couchdb', options: { ...connection, longpollTimeoutMs: 500, reconnectMinMs: 50, reconnectMaxMs: 500 } }],
-        sinks: [{ name: 'couch', plugin: 'couchdb', source: 'couch', options: connection }],
-        sink: 'couch',
-        transformFrom: (peer) => (peer === LDAP ? { stylesheet: TO_CONTACT } : undefined),
-      });
+      specs.push(couchMember(couch.url, database, { transformFrom: (peer) => (peer === LDAP ? { stylesheet: TO_CONTACT } : undefined) }));
     }
     replicas = await startMesh(prosody, specs);
   });

@@ -203,3 +203,14 @@ export async function startMesh(prosody: ProsodyServer, specs: readonly MemberSp
   for (const replica of replicas) await replica.start();
   return replicas;
 }
+
+/** A mesh member beside one CouchDB database: the couchdb source and the sink linked to it. */
+export function couchMember(url: string, database: string, extra: Partial<MemberSpec> = {}): MemberSpec {
+  const connection = { url, database };
+  return {
+    sources: [{ name: 'couch', plugin: 'couchdb', options: { ...connection, longpollTimeoutMs: 500, reconnectMinMs: 50, reconnectMaxMs: 500 } }],
+    sinks: [{ name: 'couch', plugin: 'couchdb', source: 'couch', options: connection }],
+    sink: 'couch',
+    ...extra,
+  };
+}
