@@ -10,10 +10,16 @@ interface Pending {
   readonly operation: SinkOperation;
 }
 
-/** Key in the shared store under which the sink records the revision it wrote (the source skips it). */
+/**
+ * Key in the shared store under which the sink records the revision it last wrote. The source
+ * skips a revision stored as is; one stored with CARRIED_MARK in front it reports (see below).
+ */
 export function writtenRevKey(id: string): string {
   return `rev:${id}`;
 }
+
+/** Marks a revision the sink wrote on top of someone else's: it carries their change too. */
+const CARRIED_MARK = '~';
 
 /**
  * Writes entries with _bulk_docs, after reading the current revisions in bulk (_all_docs with
@@ -87,9 +93,14 @@ export class CouchDbSink implements Sink {
         .catch((error: unknown) => {
           throw databaseError(error, this.#client.databaseUrl);
         });
-      const writes: { item: Pending; doc: CouchDoc }[] = [];
+      const writes: { item: Pending; doc: CouchDoc; ours: boolean }[] = [];
       for (const item of todo) {
         const state = current.get(item.id) ?? { state: 'missing' };
+        // Ours alone only if nobody wrote the document since our last write: a revision built on
+        // someone else's carries their change too, which the source must report (the core knows
+        // what in it is the echo of this write).
+        const last = state.state === 'live' ? await this.#store.get(writtenRevKey(item.id)) : undefined;
+        const ours = state.state !== 'live' || last === state.rev || last === `${CARRIED_MARK}${state.rev}`;
         if (state.state === 'live' && state.doc._conflicts?.length) await this.#reportConflicts(item.id, state.doc._conflicts);
         const plan = planDocument({
           id: item.id,
@@ -102,7 +113,7 @@ export class CouchDbSink implements Sink {
           writer: writerOf(this.#context.replica),
         });
         if (plan.kind === 'done') outcomes[item.index] = plan.outcome;
-        else writes.push({ item, doc: plan.doc });
+        else writes.push({ item, doc: plan.doc, ours });
       }
       const results = await this.#write(
         writes.map(({ doc }) => doc),
@@ -110,10 +121,10 @@ export class CouchDbSink implements Sink {
       );
       const conflicted: Pending[] = [];
       await Promise.all(
-        writes.map(async ({ item }, i) => {
+        writes.map(async ({ item, ours }, i) => {
           const result = results[i];
           if (result?.ok) {
-            await this.#store.put(writtenRevKey(item.id), result.rev);
+            await this.#store.put(writtenRevKey(item.id), ours ? result.rev : `${CARRIED_MARK}${result.rev}`);
             outcomes[item.index] = { status: 'applied', localKey: item.id };
           } else if (result?.error === 'conflict') {
             conflicted.push(item);

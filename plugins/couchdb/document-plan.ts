@@ -1,7 +1,7 @@
-import type { ApplyOutcome, Entry, Origin } from 'pubsync/plugin-api';
+import type { ApplyOutcome, Entry, ObjectEntry, Origin } from 'pubsync/plugin-api';
 import { ABSENT_PART, ErrorCodes, partHash, type JsonValue } from 'pubsync/plugin-api';
 import type { AttachmentStub, CouchDoc, CurrentDoc } from './couch-client.js';
-import { fieldOf, metaOf, propertyOf, type DocumentLayout, type PubsyncMeta } from './mapping.js';
+import { fieldOf, fieldsOf, metaOf, propertyOf, type DocumentLayout, type PubsyncMeta } from './mapping.js';
 
 /** What the sink will do with one operation, decided against the document's current revision. */
 export type DocumentPlan =
@@ -38,10 +38,21 @@ export function planDocument(input: PlanInput): DocumentPlan {
   const { id, entry, current, layout } = input;
   if (entry.deleted) {
     if (current.state !== 'live') return done({ status: 'skipped', reason: 'already deleted' });
+    if (input.expected && heldBeyond(current.doc, layout, input.expected)) {
+      // Changed in the database since the core last saw it: only what the core saw goes. The
+      // change, once captured, is newer than this delete and brings the document back everywhere.
+      const removal: ObjectEntry = { ...entry, deleted: false, fields: [], changed: [], children: [], attachments: [] };
+      return planDocument({ ...input, entry: removal, fields: Object.keys(input.expected).filter(isFieldPart), removeOnly: true });
+    }
     const meta: WrittenMeta = { ...metaBase(entry.id, entry.csn, entry.origin, input.writer), fields: {} };
     return { kind: 'write', doc: { _id: id, _rev: current.rev, _deleted: true, [layout.metaField]: toJson(meta) } };
   }
 
+  // The core saw the document with content that is gone: deleted in the database since. That
+  // delete, once captured, is the newest change; writing now would bring the document back.
+  if (current.state !== 'live' && Object.values(input.expected ?? {}).some((hash) => hash !== ABSENT_PART)) {
+    return done({ status: 'skipped', reason: 'deleted in the database since the core last saw it' });
+  }
   const base: CouchDoc = current.state === 'live' ? withoutVolatile(current.doc) : { _id: id };
   const before = metaOf(base, layout) as WrittenMeta | undefined;
   const sameObject = before?.id === entry.id;
@@ -141,6 +152,20 @@ function changedSince(doc: CouchDoc, name: string, expected: string | undefined)
   const value = (doc as Record<string, unknown>)[name];
   const held = value === undefined ? ABSENT_PART : partHash(fieldOf(name, value as JsonValue));
   return held !== expected;
+}
+
+/** Whether a document holds a field other than the core expected (SinkOperation.expected of a delete). */
+function heldBeyond(doc: CouchDoc, layout: DocumentLayout, expected: Readonly<Record<string, string>>): boolean {
+  const held = fieldsOf(doc, layout);
+  const names = new Set(held.map((field) => field.name));
+  return (
+    held.some((field) => partHash(field) !== (expected[field.name] ?? ABSENT_PART)) ||
+    Object.entries(expected).some(([name, hash]) => isFieldPart(name) && !names.has(name) && hash !== ABSENT_PART)
+  );
+}
+
+function isFieldPart(part: string): boolean {
+  return !part.startsWith('child:') && !part.startsWith('attachment:');
 }
 
 /** Properties CouchDB adds on read that are not part of the document's content. */

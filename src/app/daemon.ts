@@ -12,6 +12,7 @@ import { deferredResolver } from '../pipeline/attachment-resolver.js';
 import { Capture, type CapturedEntry } from '../pipeline/capture.js';
 import { InboundChannel } from '../pipeline/inbound-channel.js';
 import { Router } from '../pipeline/router.js';
+import { SinkLock } from '../pipeline/sink-lock.js';
 import { SinkWrites } from '../pipeline/sink-writes.js';
 import { runSource } from '../pipeline/source-runner.js';
 import type { PluginHost, StopReport } from '../plugin-host/index.js';
@@ -34,6 +35,8 @@ import {
 
 /** Attachments up to this size travel inline in the entry. */
 const INLINE_ATTACHMENT_BYTES = 64 * 1024;
+/** A source that yields nothing for this long after its start has read what there was. */
+const SOURCE_QUIET_MS = 2000;
 /** How often the outbound log is compacted (peer acks arrive with catch-ups, between these). */
 const TRIM_EVERY_MS = 60_000;
 /** Compaction rounds per trim: each deletes a bounded number of records in its own transaction. */
@@ -99,6 +102,19 @@ export class Daemon implements AdminTarget {
     const gates = new Map(config.sinks.flatMap((sink) => (sink.source === undefined ? [] : [[sink.source, new SinkWrites(this.store, sink.source)] as const])));
     // Per linked source, an applier of its sink: it writes again what a peer write overtook.
     const reasserters = new Map<string, Applier>();
+    const locks = new Map(config.sinks.map((sink) => [sink.name, new SinkLock()] as const));
+    // A linked sink applies nothing before its source has read what the application holds (changes
+    // made while the daemon was down): a peer's write decided without them would overwrite them
+    // unseen and miss the key collisions they make.
+    const sourceReady = new Map<string, () => void>();
+    for (const sink of config.sinks) {
+      if (sink.source === undefined) continue;
+      const ready = new Promise<void>((resolve) => {
+        sourceReady.set(sink.source as string, resolve);
+        this.#controller.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      locks.get(sink.name)?.holdUntil(ready);
+    }
     // First, so that /healthz and /readyz answer while the rest connects and catches up.
     this.#admin = this.adminFactory(this);
     await this.#admin.start();
@@ -118,6 +134,7 @@ export class Daemon implements AdminTarget {
         sinkName: subscription.sink,
         sink,
         ...linkedSourceOf(config.sinks, subscription.sink, gates),
+        ...(locks.has(subscription.sink) ? { lock: locks.get(subscription.sink) } : {}),
         collisions: config.replication.collisions,
         store: this.store,
         serialize: serializeEntry,
@@ -166,6 +183,7 @@ export class Daemon implements AdminTarget {
     for (const source of this.host.sources) {
       const writes = gates.get(source.name);
       const reassert = reasserters.get(source.name);
+      const ready = sourceReady.get(source.name);
       const runner = runSource({
         name: source.name,
         ...(writes ? { writes } : {}),
@@ -177,12 +195,15 @@ export class Daemon implements AdminTarget {
         signal: this.#controller.signal,
         onCaptured: (entries) => this.#captured.forEach((listener) => listener(entries, source.name)),
         ...(options.once ? { untilCaughtUp: { quietMs: options.once.sourceQuietMs } } : {}),
+        ...(ready ? { onCaughtUp: { quietMs: SOURCE_QUIET_MS, reached: ready } } : {}),
       });
       // Once: a source failure ends the sync, and settle() reports it. Otherwise a runner only
       // ends in failure when the state store failed (a full disk): the daemon must stop.
       runner.catch((error: unknown) => (options.once ? undefined : this.#fail(error)));
       this.#runners.push(runner);
     }
+    // A sink linked to a source that is not running waits for nothing.
+    for (const [name, ready] of sourceReady) if (!this.host.sources.some((source) => source.name === name)) ready();
     this.#trimmer = setInterval(() => this.trimLog(), TRIM_EVERY_MS);
     this.#trimmer.unref?.();
     this.#started = true;

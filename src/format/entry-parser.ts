@@ -129,6 +129,7 @@ function readObjectEntry(cursor: ElementCursor): ObjectEntry {
     changed: object.changed,
     children: object.children,
     attachments: object.attachments,
+    ...(object.tombstone === undefined ? {} : { tombstone: object.tombstone }),
   };
 }
 
@@ -214,25 +215,37 @@ interface ObjectPart {
   readonly changed: string[];
   readonly children: Child[];
   readonly attachments: Attachment[];
+  readonly tombstone?: string;
 }
 
 /** ps:object; a tombstone's carries tags (RFC 6721 has no atom:category) and no state. */
 function readObject(cursor: ElementCursor, kind: 'entry' | 'tombstone'): ObjectPart {
   const { maxItems, maxFields } = cursor.limits;
-  cursor.allowAttributes('type', 'csn');
+  const entry = kind === 'entry';
+  if (entry) cursor.allowAttributes('type', 'csn', 'tombstone');
+  else cursor.allowAttributes('type', 'csn');
   const type = readToken(cursor, 'type');
   const csn = readCsn(cursor);
+  const tombstone = entry ? readTombstoneCsn(cursor, csn) : undefined;
   const children = cursor.children();
   const origin = readOrigin(children.required(PUBSYNC_NS, 'origin'));
   const keys = children.many(PUBSYNC_NS, 'key', maxItems).map(readKey);
-  const entry = kind === 'entry';
   const tags = entry ? [] : children.many(PUBSYNC_NS, 'tag', maxItems).map((c) => c.allowAttributes('enc').escapedText());
   const fields = entry ? children.many(PUBSYNC_NS, 'field', maxFields).map(readField) : [];
   const changed = entry ? children.many(PUBSYNC_NS, 'changed', maxItems).map((c) => c.allowAttributes('enc').escapedText()) : [];
   const childObjects = entry ? children.many(PUBSYNC_NS, 'child', maxItems).map(readChild) : [];
   const attachments = entry ? children.many(PUBSYNC_NS, 'attachment', maxItems).map(readAttachment) : [];
   children.end();
-  return { origin, type, csn, keys, tags, fields, changed, children: childObjects, attachments };
+  return { origin, type, csn, keys, tags, fields, changed, children: childObjects, attachments, ...(tombstone === undefined ? {} : { tombstone }) };
+}
+
+/** An object entry's tombstone attribute: the CSN of its newest delete, older than the revision. */
+function readTombstoneCsn(cursor: ElementCursor, csn: string): string | undefined {
+  const tombstone = cursor.attr('tombstone');
+  if (tombstone === undefined) return undefined;
+  if (!isCsn(tombstone)) throw cursor.error(`tombstone ${excerpt(tombstone)} is not a CSN`);
+  if (tombstone >= csn) throw cursor.error(`tombstone ${tombstone} is not older than the revision csn ${csn}`);
+  return tombstone;
 }
 
 function readOrigin(cursor: ElementCursor): Origin {

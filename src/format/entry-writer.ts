@@ -112,8 +112,9 @@ function tombstoneXml(entry: TombstoneEntry, root: boolean): string {
 
 /** `<object …><origin/><key/>…` : the identity and version part shared by entries and tombstones. */
 function objectOpenXml(entry: Entry): string {
+  const tombstone = entry.deleted || entry.tombstone === undefined ? '' : ` tombstone="${entry.tombstone}"`;
   return (
-    `${OBJECT_OPEN} type="${escapeAttr(entry.type)}" csn="${entry.csn}">` +
+    `${OBJECT_OPEN} type="${escapeAttr(entry.type)}" csn="${entry.csn}"${tombstone}>` +
     `<origin jid="${escapeAttr(entry.origin.jid)}" replica="${entry.origin.replica}"/>` +
     listXml(entry.keys, keyXml)
   );
@@ -206,6 +207,11 @@ function checkIdentity(entry: Entry): void {
   checkOrigin(entry.origin, 'origin');
   checkToken(entry.type, 'type');
   checkCsn(entry.csn, 'csn');
+  if (!entry.deleted && entry.tombstone !== undefined) {
+    checkCsn(entry.tombstone, 'tombstone');
+    // A revision older than the delete would be a dead object: that travels as a tombstone.
+    if (entry.tombstone >= entry.csn) throw invalid('tombstone', 'must be older than the revision csn');
+  }
   checkArray(entry.tags, 'tags');
   checkArray(entry.keys, 'keys');
 }

@@ -82,6 +82,12 @@ export interface ObjectEntry extends EntryBase {
   readonly changed: readonly string[];
   readonly children: readonly Child[];
   readonly attachments: readonly Attachment[];
+  /**
+   * The CSN of the object's newest delete, when it was deleted and has lived again since: every
+   * part older than it is gone. With it each entry is the object's whole state, so a peer that
+   * missed the delete (a snapshot, a log compacted past it) still drops the older parts.
+   */
+  readonly tombstone?: string;
 }
 
 /** A delete: an RFC 6721 at:deleted-entry carrying the same identity and version information. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ErrorCodes, SyncError, wrapPluginError } from '../errors/index.js';
-import type { Attachment, Entry, ObjectEntry, SourceKey } from '../format/model.js';
+import type { Attachment, Entry, ObjectEntry, SourceKey, TombstoneEntry } from '../format/model.js';
 import type { AttachmentResolver } from './attachment-resolver.js';
 import type { ApplyOutcome, Sink, SinkOperation, Transform } from '../plugin-api/roles.js';
 import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
@@ -9,6 +9,7 @@ import type { Overtaken } from './capture.js';
 import { ALIAS_SCOPE, arrivingIsOlder, findCollision, renamedKey, type CollisionPolicy, type HeldObject } from './key-collision.js';
 import { merge, partsOf, type MergeDecision } from './merge.js';
 import { ABSENT, hashEntryParts } from './object-hash.js';
+import type { SinkLock } from './sink-lock.js';
 import type { SinkWrites } from './sink-writes.js';
 import { combine, isAlive, survives, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
 
@@ -26,6 +27,8 @@ export interface ApplierOptions {
   readonly collisions?: CollisionPolicy;
   /** Shared with that source's runner: it commits a batch only once the writes in flight are recorded. */
   readonly writes?: SinkWrites;
+  /** Shared by every applier of the same sink: one decides and writes at a time. */
+  readonly lock?: SinkLock;
   readonly transform?: Transform;
   readonly store: StateStore;
   readonly serialize: (entry: Entry) => string;
@@ -63,7 +66,15 @@ export class Applier {
   async apply(entries: readonly Entry[], signal: AbortSignal, highWater?: HighWater): Promise<ApplyReport> {
     const report: ApplyReport = { applied: 0, skipped: 0, conflicts: 0, deadLettered: 0 };
     const transformed = await this.#transform(entries, signal, report);
+    await this.#serially(() => this.#mergeAndApply(transformed, signal, report, highWater));
+    return report;
+  }
 
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#options.lock ? this.#options.lock.run(fn) : fn();
+  }
+
+  async #mergeAndApply(transformed: readonly Entry[], signal: AbortSignal, report: ApplyReport, highWater: HighWater | undefined): Promise<void> {
     let pending: Pending[] = [];
     let fetchedBytes = 0;
     // What this batch has decided so far: a later revision of the same object in the same batch
@@ -78,7 +89,14 @@ export class Applier {
         merged = placement.entry;
         known = decided.get(merged.id) ?? this.#known(merged.id);
         if (placement.localKey !== undefined) known = { ...known, localKey: placement.localKey };
+        if (placement.holds) known = { ...known, hashes: placement.holds };
         pending.push(...placement.before);
+      }
+      const erased = await this.#priorDelete(merged, known, signal, report);
+      if (erased) {
+        known = erased.known;
+        decided.set(merged.id, known);
+        if (erased.pending) pending.push(erased.pending);
       }
       const decision = merge(known.version, merged);
       if (decision.action === 'skip') {
@@ -100,7 +118,6 @@ export class Applier {
       }
     }
     await this.#applyAndRecord(pending, signal, report, highWater);
-    return report;
   }
 
   /**
@@ -109,6 +126,10 @@ export class Applier {
    * The values come from the newest logged entry of the object; a part it lacks was removed.
    */
   async reassert(overtaken: readonly Overtaken[], signal: AbortSignal): Promise<void> {
+    await this.#serially(() => this.#reassert(overtaken, signal));
+  }
+
+  async #reassert(overtaken: readonly Overtaken[], signal: AbortSignal): Promise<void> {
     const pending: Pending[] = [];
     for (const { globalId, parts } of overtaken) {
       const record = this.#options.store.latestOutbound(globalId);
@@ -141,6 +162,27 @@ export class Applier {
     if (pending.length === 0) return;
     this.#options.logger.info({ objects: pending.length }, 'writing local changes again that a peer write overtook');
     await this.#applyAndRecord(pending, signal, { applied: 0, skipped: 0, conflicts: 0, deadLettered: 0 }, undefined);
+  }
+
+  /**
+   * The delete a revision carries (ObjectEntry.tombstone), merged before it: a replica that missed
+   * that delete still drops the parts older than it. Undefined when this replica knows it already.
+   */
+  async #priorDelete(entry: Entry, known: Known, signal: AbortSignal, report: ApplyReport): Promise<{ known: Known; pending?: Pending } | undefined> {
+    if (entry.deleted || entry.tombstone === undefined) return undefined;
+    if (known.version?.tombstone !== undefined && known.version.tombstone >= entry.tombstone) return undefined;
+    const { version } = known;
+    const deletedAt = entry.tombstone;
+    // Nothing here to delete: the version only remembers it.
+    if (version === undefined) return { known: { ...known, version: { csns: {}, tombstone: deletedAt } } };
+    // The revision lives after that delete: the object stays (an LDAP entry keeps its name), only
+    // its parts older than the delete go.
+    const older = Object.entries(version.csns).filter(([, csn]) => csn <= deletedAt && survives(version, csn)).map(([part]) => part);
+    const decision = { action: 'clear', fields: older, next: { ...version, tombstone: deletedAt } } as const;
+    const tombstone: TombstoneEntry = { id: entry.id, deleted: true, origin: entry.origin, type: entry.type, tags: [], keys: entry.keys, csn: deletedAt };
+    const operation = await this.#operationOf(decision, tombstone, known, signal, report);
+    if (!operation) return undefined;
+    return { known: { ...known, version: decision.next, hashes: hashesAfter(known.hashes, operation) }, pending: { operation, next: decision.next, known } };
   }
 
   /** The id an object goes by here: a collision may have merged it into another one. */
@@ -177,7 +219,14 @@ export class Applier {
       const moved = held.local ? this.#moveOf(held) : undefined;
       if (moved) {
         const parts = Object.keys(held.version.csns);
-        placement = { entry, localKey: held.key, before: [moved], alsoRemove: parts.filter((part) => !partsOf(entry).some(([p]) => p === part)) };
+        placement = {
+          entry,
+          localKey: held.key,
+          // The key still holds our object's parts until the older one is written over them.
+          holds: this.#known(held.globalId).hashes,
+          before: [moved],
+          alsoRemove: parts.filter((part) => !partsOf(entry).some(([p]) => p === part)),
+        };
         resolution = `our newer ${held.globalId} moved to ${moved.operation.localKey}, the older ${entry.id} placed under ${held.key}`;
       } else {
         // A peer's newer object cannot be re-read here: the arriving one gets its own key instead.
@@ -254,20 +303,25 @@ export class Applier {
     const keyed = <E extends Entry>(entry: E): E => (known.localKey === undefined ? withKey(entry, known.sourceKey) : entry);
     switch (decision.action) {
       case 'delete':
-        return { entry: keyed(received), fields: [], ...localKey };
+        return { entry: keyed(received), fields: [], ...localKey, ...this.#expected(Object.keys(known.hashes), known) };
       case 'clear':
-        return { entry: keyed(removalOf(received)), fields: decision.fields, removeOnly: true, ...localKey };
+        return { entry: keyed(removalOf(received)), fields: decision.fields, removeOnly: true, ...localKey, ...this.#expected(decision.fields, known) };
       case 'apply': {
         const entry = await this.#withAttachments(keyed(decision.entry), known, signal, report);
-        const expected = Object.fromEntries(
-          decision.fields.flatMap((part): [string, string][] => {
-            const hash = known.hashes[part];
-            return hash === undefined ? [] : [[part, hash]];
-          }),
-        );
-        return entry && { entry, fields: decision.fields, ...localKey, ...(Object.keys(expected).length > 0 ? { expected } : {}) };
+        return entry && { entry, fields: decision.fields, ...localKey, ...this.#expected(decision.fields, known) };
       }
     }
+  }
+
+  /**
+   * What the application should still hold in the parts to write (nothing, for a part never seen
+   * here), so that the sink leaves a part the user changed since: that change is captured and
+   * published as the newest. Only with a linked source: without one, no local change would ever
+   * be published, and the sink must write what the peers decide.
+   */
+  #expected(parts: readonly string[], known: Known): { expected?: Readonly<Record<string, string>> } {
+    if (this.#options.linkedSource === undefined || parts.length === 0) return {};
+    return { expected: Object.fromEntries(parts.map((part) => [part, known.hashes[part] ?? ABSENT])) };
   }
 
   async #applyAndRecord(pending: readonly Pending[], signal: AbortSignal, report: ApplyReport, highWater: HighWater | undefined): Promise<void> {
@@ -450,6 +504,8 @@ function withKey<E extends Entry>(entry: E, key: SourceKey | undefined): E {
 interface Placement {
   readonly entry: ObjectEntry;
   readonly localKey?: string;
+  /** What the application holds under that key now (the hashes of the object moved away). */
+  readonly holds?: Readonly<Record<string, string>>;
   readonly before: readonly Pending[];
   readonly alsoRemove: readonly string[];
 }

@@ -69,7 +69,8 @@ export interface SinkWriteEffects {
  * its value from before the write (ignored), unless the application changed it itself in between
  * (clobbered: a local change to publish and write back); a part holding what the sink last wrote
  * while a newer local value was captured was overwritten by a write decided before that capture
- * (lost: write back).
+ * (lost: write back), provided the sink wrote it after that capture was read: otherwise the
+ * application went back to the value the sink wrote by a change of its own.
  */
 export function sinkWriteEffects(
   hashes: Readonly<Record<string, string>>,
@@ -77,12 +78,15 @@ export function sinkWriteEffects(
   before: CapturedObject | undefined,
   sinkState: AppliedObject | undefined,
   later: LaterWrites,
+  /** Parts the sink wrote since the source's previous report of the object was read (SinkWrites.writtenSinceRead). */
+  writtenSinceRead: ReadonlySet<string> = new Set(),
 ): SinkWriteEffects {
   const held = (part: string): string => hashes[part] ?? ABSENT;
   const clobbered = [...(later?.parts ?? [])].filter((part) => before !== undefined && held(part) !== (before.hashes[part] ?? ABSENT));
   const lost = Object.keys({ ...hashes, ...base.hashes }).filter((part) => {
     const wrote = sinkState?.hashes?.[part];
     return (
+      writtenSinceRead.has(part) &&
       wrote !== undefined &&
       held(part) === wrote &&
       held(part) !== (base.hashes[part] ?? ABSENT) &&

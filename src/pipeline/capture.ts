@@ -76,13 +76,17 @@ export class Capture {
    */
   commit(source: string, batch: SourceBatch, readAt?: number): CapturedEntry[] {
     const { store } = this.#options;
+    const writes = readAt === undefined ? undefined : this.#options.writes?.get(source);
     return store.transaction(() => {
       const captured: CapturedEntry[] = [];
       for (const change of batch.changes) {
-        const later = readAt === undefined ? undefined : this.#options.writes?.get(source)?.writtenSince(change.keys.map((k) => k.value), readAt);
+        const keys = change.keys.map((k) => k.value);
+        const later = readAt === undefined ? undefined : writes?.writtenSince(keys, readAt);
         const result = change.op === 'upsert' ? this.#upsert(source, change, later) : this.#delete(source, change, later);
         if (result) captured.push(result);
+        if (readAt !== undefined) writes?.readBy(keys, readAt);
       }
+      if (batch.caughtUp && readAt !== undefined) writes?.caughtUp(readAt, batch.changes.flatMap((change) => change.keys.map((k) => k.value)));
       store.setCheckpoint(source, batch.checkpoint);
       return captured;
     });
@@ -108,7 +112,8 @@ export class Capture {
     // What the application holds is, first, what our sink wrote there for a peer's object.
     const id = this.#aliased(globalIdOf(written && !written.deleted ? written.globalId : change.globalId, stored));
     const before = stored?.globalId === id ? stored : undefined;
-    const base = baselineOf(before, written && !written.deleted && written.globalId === id ? written : undefined);
+    // What our sink wrote counts, its delete too: an object shown after that delete lives again.
+    const base = baselineOf(before, written?.globalId === id ? written : undefined);
     const children = change.children ?? [];
     const attachments = change.attachments ?? [];
     const hashes = hashParts(change.fields, children, attachments);
@@ -121,7 +126,7 @@ export class Capture {
       return undefined;
     }
     const recreated = !isAlive(base.version);
-    const effects = sinkWriteEffects(hashes, base, before, sinkState, later);
+    const effects = sinkWriteEffects(hashes, base, before, sinkState, later, this.#options.writes?.get(source)?.writtenSinceRead(keyValues));
     const overtaken = effects.overtaken;
     const changed = (recreated ? Object.keys(hashes) : changedParts(change, hashes, base)).filter((part) => !overtaken(part));
     // Written back into the application once logged: what our sink's write overwrote, and the
@@ -154,6 +159,11 @@ export class Capture {
       ...change.fields.filter((field) => !overtaken(field.name)).map((field) => ({ ...field, csn: csnOf(field.name) }) as Field),
       // A field the object no longer has travels empty, with the CSN of its removal.
       ...removed.filter(isFieldPart).map((name): Field => ({ name, type: 'string', csn, values: [] })),
+      // And so does one removed earlier: every entry is the object's whole state, so a peer that
+      // missed the removal (a snapshot, a log compacted past it) still drops an older value.
+      ...(recreated ? [] : Object.keys(base.csns))
+        .filter((part) => isFieldPart(part) && !(part in hashes) && !fresh.has(part) && !overtaken(part))
+        .map((name): Field => ({ name, type: 'string', csn: base.csns[name] ?? csn, values: [] })),
     ];
     const entry: ObjectEntry = {
       id,
@@ -175,6 +185,7 @@ export class Capture {
       attachments: attachments
         .filter((a) => !overtaken(`attachment:${a.name}`))
         .map((a) => this.#attachment(id, a, csnOf(`attachment:${a.name}`))),
+      ...tombstoneOf(base.version),
     };
     // Parts removed earlier keep their CSN: a peer's older value of them must still lose.
     const csns = {

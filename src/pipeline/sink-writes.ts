@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { StateStore } from '../state/state-store.js';
 
 /** An object as a sink left it: deleted, or the hash of each part ("" for a part it removed). */
@@ -25,8 +26,14 @@ export class SinkWrites {
   readonly #scope: string;
   /** Counts recorded writes; a source batch notes it before it is read. */
   #epoch = 0;
+  /** Tells this process's write counts from an earlier one's in the states kept in the database. */
+  readonly #session = randomUUID();
   /** Key value to the recent writes there (epoch, parts written or deleted), for batches read before them. */
   readonly #recent = new Map<string, { epoch: number; parts: readonly string[] | 'deleted' }[]>();
+  /** Key value to the write count when the source's latest reported state of the object was read. */
+  readonly #read = new Map<string, number>();
+  /** Keys with written states the source has not reported yet (this process's, most recent last). */
+  readonly #unseen = new Set<string>();
 
   constructor(
     private readonly store: StateStore,
@@ -76,6 +83,25 @@ export class SinkWrites {
     return any ? { deleted, parts } : undefined;
   }
 
+  /** The source reported a state of the object at these keys, read when the write count was `epoch`. */
+  readBy(keys: readonly string[], epoch: number): void {
+    for (const key of new Set(keys)) {
+      this.#read.delete(key);
+      this.#read.set(key, epoch);
+      if (this.#read.size > RECENT_OBJECTS) this.#read.delete(this.#read.keys().next().value as string);
+    }
+  }
+
+  /**
+   * Parts the sink wrote at these keys after the source's latest report of the object was read
+   * (every recent write when none was since the start): only those can have overwritten a local
+   * change seen in that report. A part the sink wrote before it now holds a later local change.
+   */
+  writtenSinceRead(keys: readonly string[]): ReadonlySet<string> {
+    const read = Math.max(0, ...keys.map((key) => this.#read.get(key) ?? 0));
+    return this.writtenSince(keys, read)?.parts ?? new Set();
+  }
+
   /** The sink wrote this state of the object at these keys (call inside the applier's transaction). */
   record(keys: readonly string[], state: WrittenState, parts: readonly string[] = []): void {
     this.#epoch++;
@@ -86,8 +112,21 @@ export class SinkWrites {
       if (this.#recent.size > RECENT_OBJECTS) this.#recent.delete(this.#recent.keys().next().value as string);
     }
     for (const key of new Set(keys)) {
-      const states = [...this.#states(key), state].slice(-STATES_PER_OBJECT);
-      this.store.kvPut(this.#scope, key, JSON.stringify(states));
+      this.#keep(key, [...this.#states(key), { state, epoch: this.#epoch, session: this.#session }].slice(-STATES_PER_OBJECT));
+    }
+  }
+
+  /**
+   * The source reported everything there was when it read a batch asked for at `epoch`
+   * (SourceBatch.caughtUp). A state written by then and not reported was overwritten before the
+   * source could see it (a feed of current states, as CouchDB's _changes, skips it): it is no
+   * echo to wait for, and a later report equal to it is the application's own change.
+   */
+  caughtUp(epoch: number, reported: Iterable<string>): void {
+    for (const key of new Set([...this.#unseen, ...reported])) {
+      const states = this.#states(key);
+      const pending = states.filter((written) => this.#epochOf(written) > epoch);
+      if (pending.length < states.length) this.#keep(key, pending);
     }
   }
 
@@ -98,19 +137,35 @@ export class SinkWrites {
   isEcho(keys: readonly string[], state: WrittenState): boolean {
     for (const key of keys) {
       const states = this.#states(key);
-      const at = states.findIndex((written) => sameState(written, state));
+      const at = states.findIndex((written) => sameState(written.state, state));
       if (at < 0) continue;
-      const rest = states.slice(at + 1);
-      if (rest.length === 0) this.store.kvDelete(this.#scope, key);
-      else this.store.kvPut(this.#scope, key, JSON.stringify(rest));
+      this.#keep(key, states.slice(at + 1));
       return true;
     }
     return false;
   }
 
-  #states(key: string): WrittenState[] {
+  #states(key: string): Written[] {
     const json = this.store.kvGet(this.#scope, key);
-    return json === undefined ? [] : (JSON.parse(json) as WrittenState[]);
+    if (json === undefined) return [];
+    // Kept by an earlier version as bare states: written before this process started.
+    return (JSON.parse(json) as (Written | WrittenState)[]).map((kept) => ('state' in kept ? kept : { state: kept, epoch: 0, session: '' }));
+  }
+
+  #keep(key: string, states: readonly Written[]): void {
+    this.#unseen.delete(key);
+    if (states.length === 0) {
+      this.store.kvDelete(this.#scope, key);
+      return;
+    }
+    this.store.kvPut(this.#scope, key, JSON.stringify(states));
+    this.#unseen.add(key);
+    if (this.#unseen.size > RECENT_OBJECTS) this.#unseen.delete(this.#unseen.values().next().value as string);
+  }
+
+  /** A state written before this process started counts as written at its start. */
+  #epochOf(written: Written): number {
+    return written.session === this.#session ? written.epoch : 0;
   }
 
   #release(): void {
@@ -118,6 +173,13 @@ export class SinkWrites {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/** A written state as kept in the database: with the write count (of its process) that recorded it. */
+interface Written {
+  readonly state: WrittenState;
+  readonly epoch: number;
+  readonly session: string;
 }
 
 function sameState(a: WrittenState, b: WrittenState): boolean {

@@ -26,6 +26,11 @@ export interface SourceRunnerOptions {
    * then rejects instead of restarting the source.
    */
   readonly untilCaughtUp?: { readonly quietMs: number };
+  /**
+   * Told once, the first time the source has read what there was when it started (a batch marked
+   * caughtUp, or quietMs without a batch): the linked sink waits for it (see Daemon.start).
+   */
+  readonly onCaughtUp?: { readonly quietMs: number; readonly reached: () => void };
 }
 
 /**
@@ -37,6 +42,8 @@ export interface SourceRunnerOptions {
 export async function runSource(options: SourceRunnerOptions): Promise<void> {
   const { name, source, capture, store, logger, signal, onCaptured, untilCaughtUp } = options;
   const backoff = options.backoff ?? new Backoff();
+  const first = options.onCaughtUp ? caughtUpTimer(options.onCaughtUp.quietMs, options.onCaughtUp.reached) : undefined;
+  signal.addEventListener('abort', () => first?.close(), { once: true });
   while (!signal.aborted) {
     const from = store.getCheckpoint(name);
     const watch = untilCaughtUp ? watchCaughtUp(signal, untilCaughtUp.quietMs) : undefined;
@@ -51,6 +58,8 @@ export async function runSource(options: SourceRunnerOptions): Promise<void> {
         readAt = options.writes?.epoch ?? 0;
         backoff.reset();
         if (captured.length > 0) onCaptured?.(captured);
+        // An empty batch says as much as caughtUp: nothing more to read right now.
+        first?.batch(batch.caughtUp === true || batch.changes.length === 0);
         if (signal.aborted) break;
         if (watch?.batch(batch.caughtUp === true)) break;
       }
@@ -84,31 +93,45 @@ interface CaughtUpWatch {
 function watchCaughtUp(outer: AbortSignal, quietMs: number): CaughtUpWatch {
   const controller = new AbortController();
   let reached: CaughtUpWatch['reached'];
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      reached = 'quiet';
-      controller.abort();
-    }, quietMs);
-  };
-  const stop = (): void => clearTimeout(timer);
-  outer.addEventListener('abort', stop, { once: true });
-  arm();
+  const timer = caughtUpTimer(quietMs, (by) => {
+    reached = by;
+    if (by === 'quiet') controller.abort();
+  });
+  outer.addEventListener('abort', () => timer.close(), { once: true });
   return {
     signal: AbortSignal.any([outer, controller.signal]),
     get reached() {
       return reached;
     },
+    batch: (caughtUp) => timer.batch(caughtUp),
+    close: () => timer.close(),
+  };
+}
+
+/**
+ * Tells once when a source is caught up: at a batch marked so, or after quietMs without a batch
+ * (sources that do not mark batches). batch() answers whether that batch was the one.
+ */
+function caughtUpTimer(quietMs: number, reached: (by: 'batch' | 'quiet') => void): { batch(caughtUp: boolean): boolean; close(): void } {
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (by: 'batch' | 'quiet'): void => {
+    clearTimeout(timer);
+    done = true;
+    reached(by);
+  };
+  const arm = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => finish('quiet'), quietMs);
+  };
+  arm();
+  return {
     batch(caughtUp) {
-      if (!caughtUp) {
-        arm();
-        return false;
-      }
-      stop();
-      reached = 'batch';
-      return true;
+      if (done) return false;
+      if (caughtUp) finish('batch');
+      else arm();
+      return caughtUp;
     },
-    close: stop,
+    close: () => clearTimeout(timer),
   };
 }

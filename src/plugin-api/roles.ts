@@ -51,7 +51,10 @@ export interface SinkOperation {
    * application to hold there. A sink that reads the object before writing should leave a part
    * whose current hash differs: the application changed it since, the change is not captured yet,
    * and once captured it is published as the newest change (optimistic concurrency). A part not
-   * listed is written unconditionally.
+   * listed is written unconditionally. For a delete: every part the core knew the object to hold;
+   * a sink that finds the object holding anything else (changed since) should remove only the
+   * parts that still hold what the core expected: once captured, the change is newer than the
+   * delete and brings the object back everywhere.
    */
   readonly expected?: Readonly<Record<string, string>>;
 }

@@ -7,10 +7,10 @@ import { CouchApp, LdapApp } from '../support/convergence-apps.js';
 import { couchMember, MESH_NAMES, startMesh, type MemberSpec, type MeshReplica } from '../support/convergence-mesh.js';
 import { runTimeoutMs, type Revision } from '../support/convergence-model.js';
 import { proveConvergence } from '../support/convergence-run.js';
+import type { ReplicaApp } from '../support/convergence-workload.js';
 
 /** Changes per run in CI; PUBSYNC_CONVERGENCE_OPS makes a longer run. */
 const OPS = 200;
-import type { ReplicaApp } from '../support/convergence-workload.js';
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
 const TO_CONTACT = fileURLToPath(new URL('../../transforms/ldap-person-to-contact.xsl', import.meta.url));

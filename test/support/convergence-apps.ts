@@ -25,12 +25,12 @@ export class MemoryApp implements ReplicaApp {
     return Promise.resolve(true);
   }
 
-  unset(key: string, field: string): Promise<boolean> {
-    const held = this.sink.objects.get(key);
-    if (!held || (held.fields[field]?.length ?? 0) === 0) return Promise.resolve(false);
+  unset(key: string, field: string): Promise<{ removed: readonly string[] } | false> {
+    const removed = this.sink.objects.get(key)?.fields[field] ?? [];
+    if (removed.length === 0) return Promise.resolve(false);
     // The memory application keeps a removed field as an empty one; the comparison drops it.
     this.sink.write(key, memoryGlobalId(key), 'note', { [field]: [] });
-    return Promise.resolve(true);
+    return Promise.resolve({ removed: removed.map(String) });
   }
 
   remove(key: string): Promise<boolean> {
@@ -100,13 +100,16 @@ export class CouchApp implements ReplicaApp {
     return this.#write(key, (doc) => ({ ...(doc ?? { ...this.template(key), _id: key }), [field]: value }));
   }
 
-  unset(key: string, field: string): Promise<boolean> {
-    return this.#write(key, (doc) => {
+  async unset(key: string, field: string): Promise<{ removed: readonly string[] } | false> {
+    let removed: readonly string[] = [];
+    const made = await this.#write(key, (doc) => {
       if (!doc || !(field in doc)) return undefined;
+      removed = [String(doc[field])];
       const next = { ...doc };
       delete next[field];
       return next;
     });
+    return made && { removed };
   }
 
   async remove(key: string): Promise<boolean> {
@@ -189,9 +192,10 @@ export class LdapApp implements ReplicaApp {
     return this.#modify(`dn: ${this.#dn(key)}\nchangetype: modify\nreplace: ${attribute}\n${attribute}: ${value}\n`);
   }
 
-  unset(key: string, field: string): Promise<boolean> {
+  async unset(key: string, field: string): Promise<{ removed: readonly string[] } | false> {
     const attribute = this.attributeOf(field);
-    return this.#modify(`dn: ${this.#dn(key)}\nchangetype: modify\ndelete: ${attribute}\n`);
+    // ldapmodify does not say what it removed.
+    return (await this.#modify(`dn: ${this.#dn(key)}\nchangetype: modify\ndelete: ${attribute}\n`)) && { removed: [] };
   }
 
   async remove(key: string): Promise<boolean> {

@@ -239,7 +239,12 @@ function lostChanges(input: VerdictInput): string[] {
     if (change.kind === 'set') {
       found = own.some((r) => r.fields.some((f) => f.name === field && f.values.includes(change.value)));
     } else if (change.kind === 'unset') {
-      found = own.some((r) => journalKey(r) === change.key && !r.deleted && r.fields.some((f) => f.name === field && f.values.length === 0));
+      // Removing values this application set itself and its source never read (the daemon stopped
+      // meanwhile, a coalescing feed): the pair cancels out, no removal to publish.
+      const setHere = (value: string): boolean => made.some((r) => r.change.kind === 'set' && r.change.at === change.at && r.change.value === value);
+      const removed = record.removed ?? [];
+      const unread = removed.length > 0 && removed.every((value) => setHere(value) && !own.some((r) => r.fields.some((f) => f.values.includes(value))));
+      found = unread || own.some((r) => journalKey(r) === change.key && !r.deleted && r.fields.some((f) => f.name === field && f.values.length === 0));
     } else {
       found = own.some((r) => journalKey(r) === change.key && r.deleted);
     }

@@ -9,8 +9,11 @@ export interface ReplicaApp {
   knows(key: string): Promise<boolean>;
   /** Sets one field (creates or re-creates the object when needed); false when it could not (gone meanwhile). */
   set(key: string, field: string, value: string): Promise<boolean>;
-  /** Removes one field; false when the object or the field was not there. */
-  unset(key: string, field: string): Promise<boolean>;
+  /**
+   * Removes one field; false when the object or the field was not there, else the values removed
+   * (empty when the application cannot tell).
+   */
+  unset(key: string, field: string): Promise<{ readonly removed: readonly string[] } | false>;
   /** Deletes the object; false when it was not there. */
   remove(key: string): Promise<boolean>;
   /** Every live object, by natural key, with its fields as the application holds them. */
@@ -130,13 +133,15 @@ export interface JournalRecord {
   readonly seq: number;
   readonly change: Change;
   readonly made: boolean;
+  /** For a field removal: the values it removed, as far as the application tells. */
+  readonly removed?: readonly string[];
 }
 
 export class Journal {
   readonly records: JournalRecord[] = [];
 
-  add(change: Change, made: boolean): void {
-    this.records.push({ seq: this.records.length, change, made });
+  add(change: Change, made: boolean, removed?: readonly string[]): void {
+    this.records.push({ seq: this.records.length, change, made, ...(removed ? { removed } : {}) });
   }
 
   /** Changes each replica's application made (the bound of what its daemon may publish). */
@@ -163,11 +168,12 @@ export async function runPlan(plan: Plan, apps: readonly ReplicaApp[], controls:
       return;
     }
     created.add(change.key);
-    let made: boolean;
-    if (change.kind === 'set') made = await app.set(change.key, change.field, change.value);
-    else if (change.kind === 'unset') made = await app.unset(change.key, change.field);
-    else made = await app.remove(change.key);
-    journal.add(change, made);
+    if (change.kind === 'unset') {
+      const unset = await app.unset(change.key, change.field);
+      journal.add(change, unset !== false, unset === false ? undefined : unset.removed);
+      return;
+    }
+    journal.add(change, change.kind === 'set' ? await app.set(change.key, change.field, change.value) : await app.remove(change.key));
   };
   for (const step of plan.steps) {
     switch (step.kind) {

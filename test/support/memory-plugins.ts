@@ -105,12 +105,24 @@ export class MemorySink implements Sink {
         return { status: 'rejected', code: 'TEST_REFUSED', reason: `type ${entry.type} is refused` };
       }
       const localKey = operation.localKey ?? entry.keys[0]?.value ?? entry.id;
+      const held = this.objects.get(localKey);
+      if (entry.deleted && held && operation.expected && holdsMoreThan(held.fields, operation.expected)) {
+        // Changed since the core last saw it: only what the core saw goes (the change, once captured, is newer).
+        const kept = Object.entries(held.fields).filter(([name, values]) => hashOf(name, values) !== (operation.expected?.[name] ?? ABSENT_PART));
+        this.objects.set(localKey, { ...held, fields: Object.fromEntries(kept), writes: held.writes + 1 });
+        this.#report(localKey, entry.id, held.type);
+        return { status: 'applied', localKey };
+      }
       if (entry.deleted) {
         this.objects.delete(localKey);
         this.#report(localKey, entry.id, entry.type);
         return { status: 'applied', localKey };
       }
       const before = this.objects.get(localKey);
+      // Deleted by the application since the core saw it with content: that delete wins once captured.
+      if (!before && Object.values(operation.expected ?? {}).some((hash) => hash !== ABSENT_PART)) {
+        return { status: 'skipped', reason: 'deleted since the core last saw it' };
+      }
       const fields = { ...before?.fields };
       // A field the application changed since the core last saw it is left (optimistic concurrency).
       const changedSince = (name: string): boolean => {
@@ -132,4 +144,13 @@ export class MemorySink implements Sink {
       return { status: 'applied', localKey };
     });
   }
+}
+
+/** Whether an object holds anything but what the core expected (SinkOperation.expected of a delete). */
+function holdsMoreThan(fields: Readonly<Record<string, readonly unknown[]>>, expected: Readonly<Record<string, string>>): boolean {
+  return Object.entries(fields).some(([name, values]) => hashOf(name, values) !== (expected[name] ?? ABSENT_PART));
+}
+
+function hashOf(name: string, values: readonly unknown[]): string {
+  return values.length > 0 ? partHash({ name, type: 'string', values: values.map(String) }) : ABSENT_PART;
 }

@@ -7,6 +7,7 @@ import { CsnClock, parseEntry, parseFeed, serializeEntry, serializeFeed } from '
 import type { Batch } from '../../src/format/model.js';
 import { Capture } from '../../src/pipeline/capture.js';
 import { Router } from '../../src/pipeline/router.js';
+import type { SinkWrites } from '../../src/pipeline/sink-writes.js';
 import { openStateStore, type SqliteStateStore } from '../../src/state/index.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -18,11 +19,20 @@ export function allNode(name = 'all'): NodeConfig {
 
 /** A real SQLite store in a temp dir, and a capture stage over it. */
 export function capturePipeline(
-  options: { replica?: number; jid?: string; nodes?: NodeConfig[]; now?: () => number; linkedSinks?: ReadonlyMap<string, string> } = {},
+  options: {
+    replica?: number;
+    jid?: string;
+    nodes?: NodeConfig[];
+    now?: () => number;
+    linkedSinks?: ReadonlyMap<string, string>;
+    /** Per linked source, its sink's writes (made over the store, as the daemon does). */
+    writes?: (store: SqliteStateStore) => ReadonlyMap<string, SinkWrites>;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'pubsync-pipeline-'));
   const store: SqliteStateStore = openStateStore(join(dir, 'state.db'));
   const origin = { jid: options.jid ?? 'a@localhost', replica: options.replica ?? 1 };
+  const writes = options.writes?.(store);
   const clock = new CsnClock({ replica: origin.replica, ...(options.now ? { now: options.now } : {}) });
   const capture = new Capture({
     store,
@@ -32,6 +42,7 @@ export function capturePipeline(
     serialize: serializeEntry,
     inlineAttachmentBytes: 1024,
     ...(options.linkedSinks ? { linkedSinks: options.linkedSinks } : {}),
+    ...(writes ? { writes } : {}),
     logger: silentLogger,
   });
   return {
@@ -40,6 +51,7 @@ export function capturePipeline(
     clock,
     capture,
     origin,
+    writes,
     /** What a peer would receive: the outbound log as one feed, through the wire format and back. */
     feed(afterSeq = 0n): Batch {
       const records = store.readOutbound(afterSeq, 100_000);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { planDocument, type PlanInput } from '../../../plugins/couchdb/document-plan.js';
 import type { DocumentLayout } from '../../../plugins/couchdb/mapping.js';
 import { ErrorCodes } from '../../../src/errors/index.js';
-import { partHash } from '../../../src/plugin-api/index.js';
+import { ABSENT_PART, partHash } from '../../../src/plugin-api/index.js';
 import { objectEntry, reviseEntry, tombstoneOf } from '../../../src/testing/index.js';
 
 const layout: DocumentLayout = { typeField: 'type', tagsField: 'tags', metaField: 'pubsync', defaultType: 'document' };
@@ -38,6 +38,32 @@ describe('couchdb document plan', () => {
     const unchanged = { ...asWritten, _rev: '2-y' };
     const written = plan({ entry: revised, fields: ['name'], expected, current: { state: 'live', rev: '2-y', doc: unchanged } });
     assert.equal(written.kind === 'write' ? written.doc['name'] : undefined, 'from a peer');
+  });
+
+  it('does not bring back a document deleted since the core saw it, but creates one it never saw', () => {
+    const entry = reviseEntry(objectEntry({ fields: { name: 'a' } }), { name: 'from a peer' });
+    const held = { name: partHash({ name: 'name', type: 'string', values: ['a'] }) };
+    const left = plan({ entry, fields: ['name'], expected: held, current: { state: 'deleted', rev: '3-d' } });
+    assert.equal(left.kind === 'done' ? left.outcome.status : left.kind, 'skipped', 'the delete made here wins once captured');
+    const created = plan({ entry, fields: ['name'], expected: { name: ABSENT_PART }, current: { state: 'deleted', rev: '3-d' } });
+    assert.equal(created.kind === 'write' ? created.doc['name'] : undefined, 'from a peer');
+  });
+
+  it('deletes of a document changed since the core saw it only what the core saw', () => {
+    const entry = objectEntry({ fields: { name: 'a', phone: '1' } });
+    const first = plan({ entry, fields: ['name', 'phone'], current: { state: 'missing' } });
+    const asWritten = first.kind === 'write' ? first.doc : assert.fail();
+    const expected = {
+      name: partHash({ name: 'name', type: 'string', values: ['a'] }),
+      phone: partHash({ name: 'phone', type: 'string', values: ['1'] }),
+    };
+    const edited = { ...asWritten, _rev: '2-y', name: 'edited here' };
+    const kept = plan({ entry: tombstoneOf(entry), fields: [], expected, current: { state: 'live', rev: '2-y', doc: edited } });
+    const doc = kept.kind === 'write' ? kept.doc : assert.fail('the document is written, not deleted');
+    assert.equal(doc._deleted, undefined);
+    assert.deepEqual([doc['name'], doc['phone']], ['edited here', undefined], 'the edit stays, the rest goes');
+    const deleted = plan({ entry: tombstoneOf(entry), fields: [], expected, current: { state: 'live', rev: '2-y', doc: { ...asWritten, _rev: '2-y' } } });
+    assert.equal(deleted.kind === 'write' ? deleted.doc._deleted : undefined, true);
   });
 
   it('skips what is already there, and keeps properties the operation does not name', () => {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCodes, isSyncError } from '../../../src/errors/index.js';
 import { parseEntry, parseEntryElement, parseFeed, readXml, serializeEntry, serializeFeed, type ParseLimits } from '../../../src/format/index.js';
-import { sampleBatch, sampleEntry, sampleTombstone } from './fixtures.js';
+import type { ObjectEntry } from '../../../src/format/index.js';
+import { FIELD_CSN, sampleBatch, sampleEntry, sampleTombstone } from './fixtures.js';
 
 const ENTRY = serializeEntry(sampleEntry);
 const TOMBSTONE = serializeEntry(sampleTombstone);
@@ -160,6 +161,14 @@ describe('parser: values and identities', () => {
     entryWith('scheme="ldap-dn"', 'scheme=""', INVALID, /scheme is empty/);
     entryWith('<content type="application/xml">', '<content type="text">', INVALID, /content type must be "application\/xml"/);
     entryWith('scheme="urn:pubsync:type"', 'scheme="urn:other"', INVALID, /scheme="urn:pubsync:type"/);
+  });
+
+  test('an object entry\'s tombstone is a CSN older than its revision; a tombstone has none', () => {
+    const revived = serializeEntry({ ...sampleEntry, tombstone: FIELD_CSN });
+    assert.equal((parseEntry(revived) as ObjectEntry).tombstone, FIELD_CSN);
+    expectError(() => parseEntry(edit(revived, `tombstone="${FIELD_CSN}"`, 'tombstone="before"')), INVALID, /tombstone "before" is not a CSN/);
+    expectError(() => parseEntry(edit(revived, `tombstone="${FIELD_CSN}"`, `tombstone="${sampleEntry.csn}"`)), INVALID, /is not older than the revision csn/);
+    expectError(() => parseEntry(edit(TOMBSTONE, /csn="([^"]*)">/, `csn="$1" tombstone="${FIELD_CSN}">`)), INVALID, /tombstone/);
   });
 
   test('Atom data derived from the pubsync data must agree with it', () => {

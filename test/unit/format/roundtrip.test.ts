@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { parseEntry, parseFeed, serializeEntry, serializeFeed, type ObjectEntry } from '../../../src/format/index.js';
+import { formatCsn, parseEntry, parseFeed, serializeEntry, serializeFeed, type ObjectEntry } from '../../../src/format/index.js';
 import { batch, entry, objectEntry, tombstone } from './arbitraries.js';
 
 describe('serialize then parse', () => {
@@ -12,6 +12,19 @@ describe('serialize then parse', () => {
         assert.deepStrictEqual(parseEntry(serializeEntry(e)), e);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test('an entry carrying the CSN of its object\'s newest delete comes back equal', () => {
+    fc.assert(
+      fc.property(objectEntry, (e) => {
+        // The smallest CSN there is, so older than any other revision's.
+        const first = formatCsn({ time: 0n, counter: 0, replica: 0, mod: 0 });
+        fc.pre(e.csn > first);
+        const revived: ObjectEntry = { ...e, tombstone: first };
+        assert.deepStrictEqual(parseEntry(serializeEntry(revived)), revived);
+      }),
+      { numRuns: 50 },
     );
   });
 

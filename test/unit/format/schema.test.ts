@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { serializeEntry, serializeFeed } from '../../../src/format/index.js';
 import { batch, entry } from './arbitraries.js';
-import { sampleBatch, sampleEntry, sampleTombstone } from './fixtures.js';
+import { FIELD_CSN, sampleBatch, sampleEntry, sampleTombstone } from './fixtures.js';
 
 const SCHEMA = fileURLToPath(new URL('../../../src/format/schema/pubsync-entry.rng', import.meta.url));
 
@@ -41,6 +41,7 @@ describe('RELAX NG schema', () => {
     const documents = [
       serializeEntry(sampleEntry),
       serializeEntry(sampleTombstone),
+      serializeEntry({ ...sampleEntry, tombstone: FIELD_CSN }),
       serializeFeed(sampleBatch),
       serializeFeed({ ...sampleBatch, entries: [] }),
       ...fc.sample(entry, { numRuns: 60, seed: 42 }).map(serializeEntry),
@@ -62,6 +63,7 @@ describe('RELAX NG schema', () => {
       xml.replace('scheme="urn:pubsync:type"', 'scheme="urn:other"'),
       xml.replace('<data>iVBORw==</data>', ''),
       serializeEntry(sampleTombstone).replace(/ when="[^"]*"/, ''),
+      serializeEntry({ ...sampleEntry, tombstone: FIELD_CSN }).replace(/tombstone="[^"]*"/, 'tombstone="earlier"'),
       serializeFeed(sampleBatch).replace(/<ps:batch[^>]*>/, '<ps:batch>'),
     ];
     for (const [i, document] of broken.entries()) {

@@ -46,6 +46,8 @@ describe('writer', () => {
     expectInvalid(() => serializeEntry({ ...sampleEntry, origin: { jid: 'a\u0000', replica: 1 } }), /origin jid/);
     expectInvalid(() => serializeEntry({ ...sampleEntry, origin: { jid: 'a', replica: 4096 } }), /replica 4096/);
     expectInvalid(() => serializeEntry({ ...sampleEntry, keys: [{ scheme: '', value: 'x' }] }), /keys\[0\]\.scheme/);
+    expectInvalid(() => serializeEntry({ ...sampleEntry, tombstone: 'then' }), /tombstone: "then" is not a CSN/);
+    expectInvalid(() => serializeEntry({ ...sampleEntry, tombstone: sampleEntry.csn }), /tombstone: must be older than the revision csn/);
   });
 
   test('refuses values that do not match the field type', () => {

@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { serializeEntry } from '../../../src/format/index.js';
 import type { Entry } from '../../../src/format/model.js';
 import { Applier } from '../../../src/pipeline/applier.js';
+import { SinkLock } from '../../../src/pipeline/sink-lock.js';
+import { SinkWrites } from '../../../src/pipeline/sink-writes.js';
 import { MemorySink, MemorySource } from '../../support/memory-plugins.js';
 import { capturePipeline, silentLogger } from '../../support/pipeline-fixture.js';
 import { csn, objectEntry, stringField, tombstone } from '../../support/entries.js';
@@ -20,30 +22,36 @@ describe('a sink linked to the source of the same application', () => {
   let applier: Applier;
   let consumed: number;
 
+  let writes: SinkWrites;
+  let lock: SinkLock;
+
+  const applierOf = (subscription: string): Applier =>
+    new Applier({ subscription, sinkName: 'out', sink, linkedSource: 'mem', writes, lock, store: pipeline.store, serialize: serializeEntry, logger: silentLogger });
+
   beforeEach(() => {
-    pipeline = capturePipeline({ replica: 2, linkedSinks: new Map([['mem', 'out']]) });
+    pipeline = capturePipeline({
+      replica: 2,
+      linkedSinks: new Map([['mem', 'out']]),
+      writes: (store) => new Map([['mem', new SinkWrites(store, 'mem')]]),
+    });
+    writes = pipeline.writes?.get('mem') as SinkWrites;
+    lock = new SinkLock();
     source = new MemorySource();
     sink = new MemorySink();
     sink.feed = source;
-    applier = new Applier({
-      subscription: 'from-one',
-      sinkName: 'out',
-      sink,
-      linkedSource: 'mem',
-      store: pipeline.store,
-      serialize: serializeEntry,
-      logger: silentLogger,
-    });
+    applier = applierOf('from-one');
     consumed = 0;
   });
   afterEach(() => pipeline.close());
 
   /** Hands what the application reported since the last call to capture; returns what got logged. */
-  function capture(): readonly Entry[] {
+  function capture(caughtUp = false): readonly Entry[] {
+    // As the source runner does: the sink's write count when the batch is read.
+    const readAt = writes.epoch;
     const changes = source.history.slice(consumed);
     consumed = source.history.length;
     const before = pipeline.store.lastOutboundSeq();
-    pipeline.capture.commit('mem', { changes, checkpoint: String(consumed) });
+    pipeline.capture.commit('mem', { changes, checkpoint: String(consumed), ...(caughtUp ? { caughtUp } : {}) }, readAt);
     return pipeline.feed(before).entries;
   }
 
@@ -107,5 +115,107 @@ describe('a sink linked to the source of the same application', () => {
     await applier.apply([tombstone(id, csn(20, 1))], new AbortController().signal);
     assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['edited'] }, 'b, older than the delete, is gone');
     assert.deepEqual(capture(), [], 'removing b for the delete is not a local change');
+  });
+
+  it('carries a field removed earlier in every later entry, with the CSN of its removal', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
+    capture();
+    // An application that reports only the fields an object has (a CouchDB document, an LDAP entry).
+    const report = (a: string): void => source.add({ op: 'upsert', keys, globalId: id, type: 'note', fields: [{ name: 'a', type: 'string', values: [a] }] });
+    report('x');
+    const [removal] = capture();
+    const removedAt = removal && !removal.deleted ? removal.fields.find((f) => f.name === 'b')?.csn : undefined;
+    assert.ok(removedAt !== undefined && removedAt > csn(10, 1), 'the removal is published');
+    report('later');
+    const [entry] = capture();
+    assert.ok(entry && !entry.deleted);
+    // A peer that gets only this entry (a snapshot, a compacted log) must still drop its older b.
+    assert.deepEqual(
+      entry.fields.find((f) => f.name === 'b'),
+      { name: 'b', type: 'string', csn: removedAt, values: [] },
+    );
+    assert.deepEqual(entry.changed, ['a']);
+  });
+
+  it('publishes a local change back to the value the sink last wrote, and does not write over it', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    // A peer removes a; then the application sets it and removes it again, each captured in turn.
+    await applier.apply([objectEntry({ id, csn: csn(20, 1), keys, fields: [stringField('a', [], csn(20, 1))] })], new AbortController().signal);
+    assert.deepEqual(capture(), [], 'the echo of the removal');
+    pipeline.clock.observe(csn(30, 1));
+    sink.write('n1', id, 'note', { a: ['mine'] });
+    assert.equal(capture().length, 1);
+    sink.write('n1', id, 'note', { a: [] });
+    const [unset] = capture();
+    assert.ok(unset && !unset.deleted, 'the removal is a local change');
+    assert.deepEqual(unset.fields.find((f) => f.name === 'a')?.values, []);
+    assert.deepEqual(pipeline.capture.takeOvertaken('mem'), [], 'nothing to write back');
+  });
+
+  it('tells a state its source never reported (a feed of current states) from a later change back to it', async () => {
+    // The application reports an object's current state when its source reads, as CouchDB's _changes does.
+    sink.feed = undefined;
+    const report = (a: string): void => source.add({ op: 'upsert', keys, globalId: id, type: 'note', fields: [{ name: 'a', type: 'string', values: [a] }] });
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    // The user changed a before the source read: the state the sink wrote is never reported.
+    report('y');
+    assert.equal(capture(true).length, 1);
+    report('x');
+    const [entry] = capture(true);
+    assert.ok(entry && !entry.deleted, 'setting a back to what the sink once wrote is a change of the application');
+    assert.deepEqual(entry.fields.find((f) => f.name === 'a')?.values, ['x']);
+  });
+
+  it('drops the parts older than a delete it missed, when a later revision carries that delete', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
+    capture();
+    // Deleted at 20 and re-created at 30 elsewhere; this replica gets only the re-creation (a snapshot).
+    const revived = { ...remote(30, [['a', 'z', 30]]), tombstone: csn(20, 1) };
+    await applier.apply([revived], new AbortController().signal);
+    assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['z'] }, 'b, older than the delete, is gone');
+    assert.equal(pipeline.store.getApplied('out', id)?.tombstone, csn(20, 1));
+    assert.deepEqual(capture(), [], 'applying the delete and the revision is no local change');
+    // A late revision from before that delete changes nothing.
+    const report = await applier.apply([remote(15, [['b', 'late', 15]])], new AbortController().signal);
+    assert.equal(report.skipped, 1);
+  });
+
+  it('publishes the entries of an object deleted and re-created here with the CSN of that delete', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    sink.remove('n1', id, 'note');
+    const [deleted] = capture();
+    assert.ok(deleted?.deleted, 'the delete is published');
+    sink.write('n1', id, 'note', { b: ['again'] });
+    const [revived] = capture();
+    assert.ok(revived && !revived.deleted);
+    assert.equal(revived.tombstone, deleted.csn, 'a peer that missed the delete learns it from the re-creation');
+  });
+
+  it('leaves an object the application changed since, when a peer deletes it: the change brings it back', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
+    capture();
+    sink.write('n1', id, 'note', { a: ['mine'] });
+    // The peer's delete arrives before the source reported the edit.
+    await applier.apply([tombstone(id, csn(20, 1))], new AbortController().signal);
+    assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['mine'] }, 'the edit is not deleted unseen; b, older than the delete, goes');
+    const [edit] = capture();
+    assert.ok(edit && !edit.deleted, 'the edit is published, newer than the delete');
+    assert.deepEqual(edit.fields.find((f) => f.name === 'a')?.values, ['mine']);
+    assert.equal(edit.tombstone, csn(20, 1));
+  });
+
+  it('decides each subscription batch against what the other subscriptions of the sink wrote', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    // Two peers at once: one deleted the object, the other edited it after that delete.
+    const other = applierOf('from-two');
+    await Promise.all([
+      applier.apply([tombstone(id, csn(20, 1))], new AbortController().signal),
+      other.apply([remote(30, [['a', 'edited', 30]])], new AbortController().signal),
+    ]);
+    assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['edited'] }, 'the newer edit lives on');
+    assert.equal(pipeline.store.getApplied('out', id)?.tombstone, csn(20, 1), 'the delete is recorded too');
   });
 });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startCouchDb, type CouchDb } from '../harness/couchdb.js';
-import { startProsody, type ProsodyServer } from '../harness/prosody.js';
-import { pubsync } from '../support/cli.js';
-import { CouchApp } from '../support/convergence-apps.js';
-import { settle } from '../support/convergence-check.js';
-import { couchMember, MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
-import { normalise, type ObjectState } from '../support/convergence-model.js';
-import { eventually } from '../integration/xmpp/replicas.js';
+import { startCouchDb, type CouchDb } from '../../harness/couchdb.js';
+import { startProsody, type ProsodyServer } from '../../harness/prosody.js';
+import { pubsync } from '../../support/cli.js';
+import { CouchApp } from '../../support/convergence-apps.js';
+import { settle } from '../../support/convergence-check.js';
+import { couchMember, MESH_NAMES, startMesh, type MeshReplica } from '../../support/convergence-mesh.js';
+import { normalise, type ObjectState } from '../../support/convergence-model.js';
+import { eventually } from '../xmpp/replicas.js';
 
 /**
  * Key collisions (the Dovecot seed's UID case) between three CouchDB replicas: the same _id created

@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
-import { startCouchDb, type CouchDb } from '../harness/couchdb.js';
-import { startProsody, type ProsodyServer } from '../harness/prosody.js';
-import { CouchApp } from '../support/convergence-apps.js';
-import { couchMember, MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
-import { runTimeoutMs } from '../support/convergence-model.js';
-import { proveConvergence } from '../support/convergence-run.js';
+import { startCouchDb, type CouchDb } from '../../harness/couchdb.js';
+import { startProsody, type ProsodyServer } from '../../harness/prosody.js';
+import { CouchApp } from '../../support/convergence-apps.js';
+import { couchMember, MESH_NAMES, startMesh, type MeshReplica } from '../../support/convergence-mesh.js';
+import { runTimeoutMs } from '../../support/convergence-model.js';
+import { proveConvergence } from '../../support/convergence-run.js';
 
 /** Changes per run in CI; PUBSYNC_CONVERGENCE_OPS makes a longer run. */
 const OPS = 240;

@@ -1,15 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { definePlugin } from '../../src/plugin-api/index.js';
-import { startProsody, type ProsodyServer } from '../harness/prosody.js';
-import { MemoryApp } from '../support/convergence-apps.js';
-import { MESH_NAMES, startMesh, type MeshReplica } from '../support/convergence-mesh.js';
-import { runTimeoutMs } from '../support/convergence-model.js';
-import { proveConvergence } from '../support/convergence-run.js';
+import { definePlugin } from '../../../src/plugin-api/index.js';
+import { startProsody, type ProsodyServer } from '../../harness/prosody.js';
+import { MemoryApp } from '../../support/convergence-apps.js';
+import { MESH_NAMES, startMesh, type MeshReplica } from '../../support/convergence-mesh.js';
+import { runTimeoutMs } from '../../support/convergence-model.js';
+import { proveConvergence } from '../../support/convergence-run.js';
+import { MemorySink, MemorySource } from '../../support/memory-plugins.js';
 
 /** Changes per run in CI; PUBSYNC_CONVERGENCE_OPS makes a longer run. */
 const OPS = 300;
-import { MemorySink, MemorySource } from '../support/memory-plugins.js';
 
 /**
  * Set 0, the fast one for debugging the core: three daemons in a full mesh through a real Prosody,
