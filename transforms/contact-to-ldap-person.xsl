@@ -58,8 +58,10 @@
     <xsl:sequence select="replace(replace($escaped, '^([ #])', '\\$1'), ' $', '\\ ')"/>
   </xsl:function>
 
-  <xsl:template match="atom:entry[not(local:is-contact(atom:content/ps:object))]
-                     | at:deleted-entry[not(local:is-contact(ps:object))]">
+  <!-- A delete passes whatever its type says: a source may not know the type of what it deleted
+       (a CouchDB tombstone has no properties), and a delete of what the directory does not hold
+       changes nothing there. -->
+  <xsl:template match="atom:entry[not(local:is-contact(atom:content/ps:object))]">
     <xsl:if test="$other-types = 'copy'">
       <xsl:next-match/>
     </xsl:if>
@@ -86,7 +88,8 @@
       <xsl:if test="$parent-dn != '' and not(ps:key[@scheme = 'ldap-dn']) and exists($cn/ps:v[1])">
         <ps:key scheme="ldap-dn">cn={local:rdn-value(string($cn/ps:v[1]))},{$parent-dn}</ps:key>
       </xsl:if>
-      <ps:field type="string" csn="{(min(ps:field/@csn/string()), @csn)[1]}">
+      <!-- As new as the newest field the contact has: the classes live as long as any of it does. -->
+      <ps:field type="string" csn="{(max(ps:field[ps:v]/@csn/string()), @csn)[1]}">
         <ps:name>objectClass</ps:name>
         <ps:v>top</ps:v><ps:v>person</ps:v><ps:v>organizationalPerson</ps:v><ps:v>inetOrgPerson</ps:v>
       </ps:field>

@@ -10,16 +10,17 @@ import {
   type Sink,
   type SinkOperation,
 } from '../../src/plugin-api/index.js';
-import { normalizeDn, parentOf, rdnOf } from './accesslog-record.js';
+import { normalizeDn, parentOf, rdnAttributes, rdnOf } from './accesslog-record.js';
 import type { SinkOptions } from './config.js';
 import { escapeDnValue } from './filter-escape.js';
 import { LdapResultError, openLdapClient, type LdapClient, type LdapEntry, type LdapModification, type RawAttribute } from './ldap-client.js';
 import { DN_KEY, baseName, isWritable } from './mapping.js';
 import { isTransientResult } from './protocol/result-codes.js';
-import { SCHEMA_TYPE, missingNames, namesOfEntry, namesOfSchemaEntry, readSubschema, type SchemaNames } from './schema.js';
+import { SCHEMA_TYPE, classRequirements, missingNames, namesOfEntry, namesOfSchemaEntry, readSubschema, requiredAttributes, type ClassRequirements, type SchemaNames } from './schema.js';
 
 const NO_SUCH_OBJECT = 32;
 const ALREADY_EXISTS = 68;
+const OBJECT_CLASS_VIOLATION = 65;
 /** noSuchAttribute, attributeOrValueExists: a value delta the server's matching rules disagree with. */
 const VALUE_CONFLICTS = new Set([16, 20]);
 
@@ -35,6 +36,7 @@ export class LdapSink implements Sink {
   readonly #context: PluginContext;
   #client: Promise<LdapClient> | undefined;
   #schema: Promise<SchemaNames> | undefined;
+  #classes: Promise<ClassRequirements> | undefined;
 
   constructor(options: SinkOptions, context: PluginContext) {
     this.#options = options;
@@ -83,7 +85,7 @@ export class LdapSink implements Sink {
       if (this.#options.checkSchema && !operation.entry.deleted) await this.#checkSchema(client, operation);
       return operation.entry.deleted
         ? await this.#delete(client, operation.entry, operation.localKey)
-        : await this.#upsert(client, operation.entry, operation.fields, operation.localKey);
+        : await this.#upsert(client, operation.entry, operation.fields, operation.localKey, operation.outlived);
     } catch (error) {
       if (error instanceof LdapResultError && !isTransientResult(error.resultCode)) {
         return { status: 'rejected', code: ErrorCodes.LDAP_REJECTED, reason: error.message, details: error.details };
@@ -152,14 +154,14 @@ export class LdapSink implements Sink {
     return { status: 'applied', localKey: dn };
   }
 
-  async #upsert(client: LdapClient, entry: ObjectEntry, names: readonly string[], localKey: string | undefined): Promise<ApplyOutcome> {
-    const dn = this.#dnOf(entry);
+  async #upsert(client: LdapClient, entry: ObjectEntry, names: readonly string[], localKey: string | undefined, outlived: readonly Field[] = []): Promise<ApplyOutcome> {
     const known = localKey ?? (await this.#store.get(storeKey(entry.id)));
+    const dn = this.#dnOf(entry, known);
     if (known !== undefined && normalizeDn(known) !== normalizeDn(dn)) await this.#rename(client, known, dn);
     const current = await read(client, dn);
     if (current === undefined) {
       try {
-        await client.add(dn, this.#attributes(entry, entry.fields.map((field) => field.name)));
+        await client.add(dn, await this.#creatable(client, dn, entry, outlived));
       } catch (error) {
         // Created meanwhile (or by an earlier try of this batch): fall through to a modify.
         if (!(error instanceof LdapResultError && error.resultCode === ALREADY_EXISTS)) throw error;
@@ -188,27 +190,72 @@ export class LdapSink implements Sink {
 
   async #modify(client: LdapClient, dn: string, entry: ObjectEntry, names: readonly string[], current: LdapEntry | undefined): Promise<void> {
     const have = new Map((current?.attributes ?? []).map((a) => [a.type.toLowerCase(), a.values]));
+    // The entry's name stays: removing its RDN value (a delete this revision outlived) would fail.
+    const naming = new Set(rdnAttributes(rdnOf(dn)).map((type) => type.toLowerCase()));
     const replaces: LdapModification[] = [];
     const deltas: LdapModification[] = [];
+    const emptied = new Set<string>();
     for (const name of new Set(names)) {
       const type = this.#attributeOf(name);
       if (!isWritable(type)) continue;
       const field = entry.fields.find((f) => f.name === name);
       const values = field ? valuesOf(field) : [];
       const existing = have.get(type.toLowerCase()) ?? [];
-      if (sameValues(values, existing)) continue;
+      if (sameValues(values, existing) || (values.length === 0 && naming.has(type.toLowerCase()))) continue;
+      if (values.length === 0) emptied.add(type);
       replaces.push({ operation: 'replace', type, values });
       deltas.push(...valueDelta(type, existing, values));
     }
     if (replaces.length === 0) return;
     try {
-      // Value by value: a group gaining one member sends that member, not the whole list.
+      await this.#modifyEither(client, dn, deltas, replaces);
+    } catch (error) {
+      if (!(error instanceof LdapResultError && error.resultCode === OBJECT_CLASS_VIOLATION) || emptied.size === 0) throw error;
+      // An attribute the entry's object classes require (a person's sn) cannot go: it stays.
+      const required = requiredAttributes(await this.#requirements(client), [...(have.get('objectclass') ?? [])].map(String));
+      const staying = [...emptied].filter((type) => required.has(type.toLowerCase()));
+      if (staying.length === 0) throw error;
+      const kept = (mods: LdapModification[]): LdapModification[] => mods.filter((mod) => !staying.includes(mod.type));
+      if (kept(replaces).length > 0) await this.#modifyEither(client, dn, kept(deltas), kept(replaces));
+    }
+  }
+
+  /** Value by value (a group gaining one member sends that member), else, when the entry changed since it was read, whole values. */
+  async #modifyEither(client: LdapClient, dn: string, deltas: LdapModification[], replaces: LdapModification[]): Promise<void> {
+    try {
       await client.modify(dn, deltas);
     } catch (error) {
-      // The entry changed since it was read (a value already gone or back): replace instead.
       if (!(error instanceof LdapResultError && VALUE_CONFLICTS.has(error.resultCode))) throw error;
       await client.modify(dn, replaces);
     }
+  }
+
+  /**
+   * The attributes of a new entry: the entry's, and, of the fields a delete removed that the
+   * object outlived (SinkOperation.outlived), those the directory cannot create it without: its
+   * naming attribute and what its object classes require.
+   */
+  async #creatable(client: LdapClient, dn: string, entry: ObjectEntry, outlived: readonly Field[]): Promise<RawAttribute[]> {
+    const attributes = this.#attributes(entry, entry.fields.map((field) => field.name));
+    if (outlived.length === 0) return attributes;
+    const classes = attributes.filter((a) => a.type.toLowerCase() === 'objectclass').flatMap((a) => a.values.map(String));
+    const required = requiredAttributes(await this.#requirements(client), classes);
+    for (const type of rdnAttributes(rdnOf(dn))) required.add(type.toLowerCase());
+    const held = new Set(attributes.map((a) => a.type.toLowerCase()));
+    const restored = outlived.filter((field) => {
+      const type = this.#attributeOf(field.name).toLowerCase();
+      return required.has(type) && !held.has(type);
+    });
+    return [...attributes, ...this.#attributes({ ...entry, fields: restored }, restored.map((field) => field.name))];
+  }
+
+  #requirements(client: LdapClient): Promise<ClassRequirements> {
+    this.#classes ??= readSubschema(client).then((entry) => (entry === undefined ? new Map() : classRequirements(entry)));
+    const requirements = this.#classes;
+    requirements.catch(() => {
+      if (this.#classes === requirements) this.#classes = undefined;
+    });
+    return requirements;
   }
 
   #attributes(entry: ObjectEntry, names: readonly string[]): RawAttribute[] {
@@ -221,10 +268,11 @@ export class LdapSink implements Sink {
     return this.#options.attributeMap[fieldName] ?? fieldName;
   }
 
-  #dnOf(entry: ObjectEntry): string {
+  /** The entry's DN: by the dn rule, else its key; the one it has here when the entry does not say. */
+  #dnOf(entry: ObjectEntry, known: string | undefined): string {
     const rule = this.#options.dn;
     if (rule === undefined) {
-      const dn = keyDn(entry);
+      const dn = keyDn(entry) ?? known;
       if (dn === undefined) throw new EntryRefused(`entry ${entry.id} has no ${DN_KEY} key and the sink has no dn rule`);
       return dn;
     }
@@ -232,6 +280,8 @@ export class LdapSink implements Sink {
     const field = entry.fields.find((f) => this.#attributeOf(f.name).toLowerCase() === wanted);
     const value = field?.values[0];
     if (field === undefined || value === undefined) {
+      // The naming value was removed by a delete this revision outlived: the entry keeps its name.
+      if (known !== undefined) return known;
       throw new EntryRefused(`entry ${entry.id} has no value for the RDN attribute ${rule.rdnAttribute}`);
     }
     return `${rule.rdnAttribute}=${escapeDnValue(textOf(value))},${rule.parentDn}`;

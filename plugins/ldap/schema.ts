@@ -63,6 +63,41 @@ function namesIn(descriptions: readonly string[]): Set<string> {
   return names;
 }
 
+/** Per object class (every NAME, lower-cased): the attributes it requires and the classes it derives from (RFC 4512 MUST, SUP). */
+export type ClassRequirements = ReadonlyMap<string, { readonly must: readonly string[]; readonly sup: readonly string[] }>;
+
+export function classRequirements(entry: LdapEntry): ClassRequirements {
+  const descriptions = entry.attributes.find((a) => a.type.toLowerCase() === 'objectclasses')?.values.map(String) ?? [];
+  const requirements = new Map<string, { must: string[]; sup: string[] }>();
+  for (const description of descriptions) {
+    const definition = { must: oidList(description, 'MUST'), sup: oidList(description, 'SUP') };
+    for (const name of namesIn([description])) requirements.set(name, definition);
+  }
+  return requirements;
+}
+
+/** Every attribute (lower-cased) the object classes require, their superclasses' included. */
+export function requiredAttributes(requirements: ClassRequirements, classes: readonly string[]): Set<string> {
+  const required = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const definition = requirements.get(name);
+    definition?.must.forEach((attribute) => required.add(attribute));
+    definition?.sup.forEach(visit);
+  };
+  classes.forEach((name) => visit(name.toLowerCase()));
+  return required;
+}
+
+/** A description's `KEYWORD oid` or `KEYWORD ( oid $ oid )`, lower-cased. */
+function oidList(description: string, keyword: string): string[] {
+  const match = new RegExp(`\\b${keyword}\\s+(\\(([^)]*)\\)|([^\\s()]+))`).exec(description);
+  const list = match?.[2] ?? match?.[3] ?? '';
+  return list.split('$').map((oid) => oid.trim().toLowerCase()).filter((oid) => oid !== '');
+}
+
 /** Names `wanted` uses that `have` lacks. */
 export function missingNames(have: SchemaNames, wanted: SchemaNames): { attributeTypes: string[]; objectClasses: string[] } {
   const lacking = (mine: ReadonlySet<string>, theirs: ReadonlySet<string>): string[] =>

@@ -308,7 +308,8 @@ export class Applier {
         return { entry: keyed(removalOf(received)), fields: decision.fields, removeOnly: true, ...localKey, ...this.#expected(decision.fields, known) };
       case 'apply': {
         const entry = await this.#withAttachments(keyed(decision.entry), known, signal, report);
-        return entry && { entry, fields: decision.fields, ...localKey, ...this.#expected(decision.fields, known) };
+        const outlived = received.deleted ? [] : received.fields.filter((field) => !decision.entry.fields.includes(field));
+        return entry && { entry, fields: decision.fields, ...localKey, ...this.#expected(decision.fields, known), ...(outlived.length > 0 ? { outlived } : {}) };
       }
     }
   }

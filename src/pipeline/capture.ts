@@ -4,6 +4,7 @@ import type { Attachment, Child, Entry, Field, ObjectEntry, Origin, SourceKey } 
 import type { ChangeAttachment, DeleteChange, SourceBatch, UpsertChange } from '../plugin-api/change.js';
 import type { AppliedObject, CapturedObject, StateStore } from '../state/state-store.js';
 import { attachmentUri } from '../format/attachment-uri.js';
+import { parseEntry } from '../format/index.js';
 import { ABSENT, hashParts, sha256Hex } from './object-hash.js';
 import { combine, isAlive, newest, versionOfApplied, versionOfCaptured, type ObjectVersion } from './object-version.js';
 import { baselineOf, changedParts, sinkWriteEffects, type Baseline, type LaterWrites } from './baseline.js';
@@ -243,6 +244,10 @@ export class Capture {
       return undefined;
     }
     const id = this.#aliased(held ?? globalIdOf(change.globalId, before));
+    // A source may not know what it deleted (a CouchDB tombstone has no properties): the peers
+    // know the object by the type it was last published with, and their stylesheets match on it.
+    const published = held === undefined ? undefined : this.#options.store.latestOutbound(id);
+    const type = published ? parseEntry(published.payload).type : change.type;
     // Our sink wrote the object after this delete may have been read: whichever came first, the
     // delete is the newest change, so the sink deletes again what its write may have brought back.
     if (later && !later.deleted) this.#overtaken.set(source, [...(this.#overtaken.get(source) ?? []), { globalId: id, parts: [] }]);
@@ -251,7 +256,7 @@ export class Capture {
       id,
       deleted: true,
       origin: this.#options.origin,
-      type: change.type,
+      type,
       tags: [],
       keys: change.keys,
       csn: this.#stamp(change.sourceCsn),

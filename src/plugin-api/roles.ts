@@ -1,4 +1,4 @@
-import type { Entry, SourceKey } from '../format/model.js';
+import type { Entry, Field, SourceKey } from '../format/model.js';
 import type { SourceBatch } from './change.js';
 
 /**
@@ -57,6 +57,13 @@ export interface SinkOperation {
    * delete and brings the object back everywhere.
    */
   readonly expected?: Readonly<Record<string, string>>;
+  /**
+   * Fields the entry had that are older than a delete the object outlived (a delete concurrent
+   * with an edit): gone by the merge rule, so not in `entry` and not to be written. A sink that
+   * cannot create the object without some of them (an LDAP entry's naming and required
+   * attributes) may take those from here.
+   */
+  readonly outlived?: readonly Field[];
 }
 
 export type ApplyOutcome =

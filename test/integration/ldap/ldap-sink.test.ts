@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ApplyOutcome, ObjectEntry, Sink } from '../../../src/plugin-api/index.js';
-import { createTestContext, instantiate, objectEntry, reviseEntry } from '../../../src/testing/index.js';
+import { createTestContext, instantiate, objectEntry, reviseEntry, tombstoneOf } from '../../../src/testing/index.js';
 import { ldapSink } from '../../../plugins/ldap/index.js';
 import { PEOPLE, parseLdif, sinkOptionsFor, startSlapd, type SlapdInstance } from './ldap-fixture.js';
 
@@ -127,6 +127,29 @@ describe('ldap sink against a real slapd', () => {
         assert.equal(outcome.details?.ldapResultCode, 65, outcome.reason);
       }
     }
+  });
+
+  it('keeps an entry named and valid when a delete it outlived removed its naming and required attributes', async () => {
+    const { ldap, sink } = await setup({ dn: { rdnAttribute: 'cn', parentDn: PEOPLE } });
+    const person = objectEntry({
+      type: 'inetOrgPerson',
+      fields: { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], cn: 'Ann', sn: 'Ann', mail: 'ann@example.org' },
+    });
+    const key = localKey((await sink.apply([{ entry: person, fields: person.fields.map((f) => f.name) }], signal))[0]);
+    const named = (names: string[]): ObjectEntry['fields'] => person.fields.filter((f) => names.includes(f.name));
+    const gone = named(['cn', 'sn', 'mail']);
+    // A delete concurrent with an edit: the entry lives on with the edit, without the older fields.
+    const edit = reviseEntry({ ...person, fields: named(['objectClass']) }, { telephoneNumber: '555' });
+    localKey((await sink.apply([{ entry: edit, fields: ['cn', 'sn', 'mail', 'telephoneNumber'], localKey: key, removeOnly: true }], signal))[0]);
+    const kept = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['cn', 'sn', 'mail'], { scope: 'base' }));
+    assert.deepEqual(kept, { dn: [key], cn: ['Ann'], sn: ['Ann'] }, 'mail goes; the name and the required sn stay');
+
+    // The delete reached this directory first: the entry is re-created from the edit, named and valid.
+    localKey((await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key }], signal))[0]);
+    const [outcome] = await sink.apply([{ entry: edit, fields: ['objectClass', 'telephoneNumber'], localKey: key, outlived: gone }], signal);
+    assert.equal(localKey(outcome), key);
+    const revived = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['cn', 'sn', 'mail', 'telephoneNumber'], { scope: 'base' }));
+    assert.deepEqual(revived, { dn: [key], cn: ['Ann'], sn: ['Ann'], telephoneNumber: ['555'] }, 'no mail: the delete removed it');
   });
 
   it('rejects an entry it cannot name, and one whose parent is missing, and goes on', async () => {

@@ -206,6 +206,18 @@ describe('a sink linked to the source of the same application', () => {
     assert.equal(edit.tombstone, csn(20, 1));
   });
 
+  it('publishes a delete with the type the object was last published with', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    sink.write('n1', id, 'note', { a: ['mine'] });
+    assert.equal(capture()[0]?.type, 'note');
+    // Like a CouchDB tombstone, the source's delete knows no type of its own.
+    source.add({ op: 'delete', keys, globalId: id, type: 'document' });
+    const [deleted] = capture();
+    assert.ok(deleted?.deleted);
+    assert.equal(deleted.type, 'note', "the peers' stylesheets match deletes on the type they know");
+  });
+
   it('decides each subscription batch against what the other subscriptions of the sink wrote', async () => {
     await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
     capture();
