@@ -1,4 +1,5 @@
 import {
+  ABSENT_PART,
   ErrorCodes,
   NotConnectedError,
   type ApplyOutcome,
@@ -9,18 +10,21 @@ import {
   type PluginStore,
   type Sink,
   type SinkOperation,
+  partHash,
 } from '../../src/plugin-api/index.js';
 import { normalizeDn, parentOf, rdnAttributes, rdnOf } from './accesslog-record.js';
 import type { SinkOptions } from './config.js';
 import { escapeDnValue } from './filter-escape.js';
 import { LdapResultError, openLdapClient, type LdapClient, type LdapEntry, type LdapModification, type RawAttribute } from './ldap-client.js';
-import { DN_KEY, baseName, isWritable } from './mapping.js';
+import { DN_KEY, baseName, fieldOf, isWritable } from './mapping.js';
 import { isTransientResult } from './protocol/result-codes.js';
 import { SCHEMA_TYPE, classRequirements, missingNames, namesOfEntry, namesOfSchemaEntry, readSubschema, requiredAttributes, type ClassRequirements, type SchemaNames } from './schema.js';
 
 const NO_SUCH_OBJECT = 32;
 const ALREADY_EXISTS = 68;
 const OBJECT_CLASS_VIOLATION = 65;
+/** How the ldap source turns attributes into fields, for comparing with what the core expects. */
+const READ_AS_SOURCE = { binaryAttributes: [], tagAttributes: [], publishPasswords: true, excludeAttributes: [] };
 /** noSuchAttribute, attributeOrValueExists: a value delta the server's matching rules disagree with. */
 const VALUE_CONFLICTS = new Set([16, 20]);
 
@@ -84,7 +88,7 @@ export class LdapSink implements Sink {
     try {
       if (this.#options.checkSchema && !operation.entry.deleted) await this.#checkSchema(client, operation);
       return operation.entry.deleted
-        ? await this.#delete(client, operation.entry, operation.localKey)
+        ? await this.#delete(client, operation.entry, operation.localKey, operation.expected)
         : await this.#upsert(client, operation.entry, operation.fields, operation.localKey, operation.outlived);
     } catch (error) {
       if (error instanceof LdapResultError && !isTransientResult(error.resultCode)) {
@@ -140,9 +144,18 @@ export class LdapSink implements Sink {
     return schema;
   }
 
-  async #delete(client: LdapClient, entry: Entry, localKey: string | undefined): Promise<ApplyOutcome> {
+  async #delete(client: LdapClient, entry: Entry, localKey: string | undefined, expected?: Readonly<Record<string, string>>): Promise<ApplyOutcome> {
     const dn = localKey ?? (await this.#store.get(storeKey(entry.id))) ?? keyDn(entry);
     if (dn === undefined) return { status: 'skipped', reason: 'no local entry is known for this id' };
+    const current = expected ? await read(client, dn) : undefined;
+    if (current && expected && this.#changedSince(current, expected)) {
+      // Changed in the directory since the core last saw it: only what the core saw goes. The
+      // change, once captured, is newer than this delete and brings the entry back everywhere.
+      const seen = Object.keys(expected).filter((name) => !name.startsWith('child:') && !name.startsWith('attachment:') && !this.#changedSince(current, { [name]: expected[name] ?? ABSENT_PART }));
+      const removal: ObjectEntry = { ...entry, deleted: false, fields: [], changed: [], children: [], attachments: [] };
+      await this.#modify(client, dn, removal, seen, current);
+      return { status: 'applied', localKey: dn };
+    }
     try {
       await client.delete(dn);
     } catch (error) {
@@ -228,6 +241,17 @@ export class LdapSink implements Sink {
       if (!(error instanceof LdapResultError && VALUE_CONFLICTS.has(error.resultCode))) throw error;
       await client.modify(dn, replaces);
     }
+  }
+
+  /** Whether an entry holds, in one of these fields, something other than the core expected (SinkOperation.expected). */
+  #changedSince(current: LdapEntry, expected: Readonly<Record<string, string>>): boolean {
+    return Object.entries(expected).some(([name, hash]) => {
+      if (name.startsWith('child:') || name.startsWith('attachment:')) return false;
+      const type = this.#attributeOf(name).toLowerCase();
+      const attribute = current.attributes.find((a) => a.type.toLowerCase() === type);
+      const held = attribute ? partHash(fieldOf(attribute, READ_AS_SOURCE)) : ABSENT_PART;
+      return held !== hash;
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { ApplyOutcome, ObjectEntry, Sink } from '../../../src/plugin-api/index.js';
+import { ABSENT_PART, partHash, type ApplyOutcome, type ObjectEntry, type Sink } from '../../../src/plugin-api/index.js';
 import { createTestContext, instantiate, objectEntry, reviseEntry, tombstoneOf } from '../../../src/testing/index.js';
 import { ldapSink } from '../../../plugins/ldap/index.js';
 import { PEOPLE, parseLdif, sinkOptionsFor, startSlapd, type SlapdInstance } from './ldap-fixture.js';
@@ -150,6 +150,29 @@ describe('ldap sink against a real slapd', () => {
     assert.equal(localKey(outcome), key);
     const revived = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['cn', 'sn', 'mail', 'telephoneNumber'], { scope: 'base' }));
     assert.deepEqual(revived, { dn: [key], cn: ['Ann'], sn: ['Ann'], telephoneNumber: ['555'] }, 'no mail: the delete removed it');
+  });
+
+  it('does not delete an entry changed in the directory since the core saw it: only what the core saw goes', async () => {
+    const { ldap, sink } = await setup({ dn: { rdnAttribute: 'cn', parentDn: PEOPLE } });
+    const person = objectEntry({
+      type: 'inetOrgPerson',
+      fields: { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], cn: 'Bea', sn: 'Bea', mail: 'bea@example.org', title: 'Cook' },
+    });
+    const key = localKey((await sink.apply([{ entry: person, fields: person.fields.map((f) => f.name) }], signal))[0]);
+    const expected = Object.fromEntries(person.fields.map((f) => [f.name, partHash(f)]));
+    // A directory user changes the title; a peer's delete arrives before the source reported it.
+    await ldap.ldapmodify(`dn: ${key}
+changetype: modify
+replace: title
+title: Chef
+`);
+    localKey((await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key, expected }], signal))[0]);
+    const kept = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['cn', 'sn', 'mail', 'title'], { scope: 'base' }));
+    assert.deepEqual(kept, { dn: [key], cn: ['Bea'], sn: ['Bea'], title: ['Chef'] }, "the user's change stays, with the entry's name");
+    // Unchanged since: the delete deletes.
+    const now = Object.fromEntries(Object.entries(expected).map(([name, hash]) => [name, name === 'title' ? partHash({ name, type: 'string', values: ['Chef'] }) : name === 'mail' ? ABSENT_PART : hash]));
+    localKey((await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key, expected: now }], signal))[0]);
+    await assert.rejects(ldap.ldapsearch(key, '(objectClass=*)', ['cn'], { scope: 'base' }), /No such object|32/);
   });
 
   it('rejects an entry it cannot name, and one whose parent is missing, and goes on', async () => {
