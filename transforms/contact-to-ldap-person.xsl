@@ -79,8 +79,15 @@
     <xsl:variable name="fields" select="local:mappable(.)"/>
     <xsl:variable name="name" select="$fields[ps:name = 'name'][1]"/>
     <xsl:variable name="last" select="$fields[ps:name = 'lastName'][1]"/>
-    <xsl:variable name="cn" select="($name, $last)[1]"/>
-    <xsl:variable name="sn" select="($last, $name)[1]"/>
+    <!-- A contact that lost both names (a delete it outlived removed them) is named by its
+         document id: a directory entry cannot be without cn and sn. -->
+    <xsl:variable name="by-id" as="element(ps:field)?">
+      <xsl:if test="empty(($name, $last)[ps:v]) and exists(ps:key[@scheme = 'couchdb-id'])">
+        <ps:field type="string" csn="{@csn}"><ps:name>name</ps:name><ps:v>{string(ps:key[@scheme = 'couchdb-id'][1])}</ps:v></ps:field>
+      </xsl:if>
+    </xsl:variable>
+    <xsl:variable name="cn" select="($name[ps:v], $last[ps:v], $by-id, $name, $last)[1]"/>
+    <xsl:variable name="sn" select="($last[ps:v], $name[ps:v], $by-id, $last, $name)[1]"/>
     <xsl:copy>
       <xsl:copy-of select="@*"/>
       <xsl:attribute name="type" select="'inetOrgPerson'"/>

@@ -89,7 +89,7 @@ export class LdapSink implements Sink {
       if (this.#options.checkSchema && !operation.entry.deleted) await this.#checkSchema(client, operation);
       return operation.entry.deleted
         ? await this.#delete(client, operation.entry, operation.localKey, operation.expected)
-        : await this.#upsert(client, operation.entry, operation.fields, operation.localKey, operation.outlived);
+        : await this.#upsert(client, operation, operation.entry);
     } catch (error) {
       if (error instanceof LdapResultError && !isTransientResult(error.resultCode)) {
         return { status: 'rejected', code: ErrorCodes.LDAP_REJECTED, reason: error.message, details: error.details };
@@ -167,11 +167,13 @@ export class LdapSink implements Sink {
     return { status: 'applied', localKey: dn };
   }
 
-  async #upsert(client: LdapClient, entry: ObjectEntry, names: readonly string[], localKey: string | undefined, outlived: readonly Field[] = []): Promise<ApplyOutcome> {
+  async #upsert(client: LdapClient, operation: SinkOperation, entry: ObjectEntry): Promise<ApplyOutcome> {
+    const { fields: names, localKey, outlived = [] } = operation;
     const known = localKey ?? (await this.#store.get(storeKey(entry.id)));
     const dn = this.#dnOf(entry, known);
     if (known !== undefined && normalizeDn(known) !== normalizeDn(dn)) await this.#rename(client, known, dn);
     const current = await read(client, dn);
+    if (current === undefined && operation.removeOnly) return { status: 'skipped', reason: `${dn} does not exist: nothing to remove` };
     if (current === undefined) {
       try {
         await client.add(dn, await this.#creatable(client, dn, entry, outlived));
