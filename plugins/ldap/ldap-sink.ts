@@ -180,10 +180,10 @@ export class LdapSink implements Sink {
       } catch (error) {
         // Created meanwhile (or by an earlier try of this batch): fall through to a modify.
         if (!(error instanceof LdapResultError && error.resultCode === ALREADY_EXISTS)) throw error;
-        await this.#modify(client, dn, entry, names, await read(client, dn));
+        await this.#modify(client, dn, entry, names, await read(client, dn), operation.expected);
       }
     } else {
-      await this.#modify(client, dn, entry, names, current);
+      await this.#modify(client, dn, entry, names, current, operation.expected);
     }
     // Only for tombstones that come without a local key: skip the durable write when the core knows it.
     if (localKey !== dn) await this.#store.put(storeKey(entry.id), dn);
@@ -203,7 +203,40 @@ export class LdapSink implements Sink {
     }
   }
 
-  async #modify(client: LdapClient, dn: string, entry: ObjectEntry, names: readonly string[], current: LdapEntry | undefined): Promise<void> {
+  /**
+   * Writes the named fields that differ. With `expected` (SinkOperation.expected) a field the
+   * directory changed since the core last saw it is left: the change, once captured, is newer.
+   * Value deltas make the server check the old values too; when they no longer match, the entry
+   * is read again and checked again rather than overwritten.
+   */
+  async #modify(
+    client: LdapClient,
+    dn: string,
+    entry: ObjectEntry,
+    names: readonly string[],
+    current: LdapEntry | undefined,
+    expected?: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    const unchanged = (entryNow: LdapEntry | undefined): readonly string[] =>
+      expected && entryNow ? names.filter((name) => expected[name] === undefined || !this.#changedSince(entryNow, { [name]: expected[name] })) : names;
+    // Once: a second conflict is the server's matching rules disagreeing with ours (re-cased values).
+    const checkAgain = expected
+      ? async (): Promise<void> => {
+          const now = await read(client, dn);
+          await this.#modifyAs(client, dn, entry, unchanged(now), now);
+        }
+      : undefined;
+    await this.#modifyAs(client, dn, entry, unchanged(current), current, checkAgain);
+  }
+
+  async #modifyAs(
+    client: LdapClient,
+    dn: string,
+    entry: ObjectEntry,
+    names: readonly string[],
+    current: LdapEntry | undefined,
+    onConflict?: () => Promise<void>,
+  ): Promise<void> {
     const have = new Map((current?.attributes ?? []).map((a) => [a.type.toLowerCase(), a.values]));
     // The entry's name stays: removing its RDN value (a delete this revision outlived) would fail.
     const naming = new Set(rdnAttributes(rdnOf(dn)).map((type) => type.toLowerCase()));
@@ -223,7 +256,7 @@ export class LdapSink implements Sink {
     }
     if (replaces.length === 0) return;
     try {
-      await this.#modifyEither(client, dn, deltas, replaces);
+      await this.#modifyEither(client, dn, deltas, replaces, onConflict);
     } catch (error) {
       if (!(error instanceof LdapResultError && error.resultCode === OBJECT_CLASS_VIOLATION) || emptied.size === 0) throw error;
       // An attribute the entry's object classes require (a person's sn) cannot go: it stays.
@@ -235,13 +268,17 @@ export class LdapSink implements Sink {
     }
   }
 
-  /** Value by value (a group gaining one member sends that member), else, when the entry changed since it was read, whole values. */
-  async #modifyEither(client: LdapClient, dn: string, deltas: LdapModification[], replaces: LdapModification[]): Promise<void> {
+  /**
+   * Value by value (a group gaining one member sends that member). When the entry changed since it
+   * was read (a value already gone or back): `onConflict`, else whole values.
+   */
+  async #modifyEither(client: LdapClient, dn: string, deltas: LdapModification[], replaces: LdapModification[], onConflict?: () => Promise<void>): Promise<void> {
     try {
       await client.modify(dn, deltas);
     } catch (error) {
       if (!(error instanceof LdapResultError && VALUE_CONFLICTS.has(error.resultCode))) throw error;
-      await client.modify(dn, replaces);
+      if (onConflict) await onConflict();
+      else await client.modify(dn, replaces);
     }
   }
 
@@ -264,15 +301,16 @@ export class LdapSink implements Sink {
   async #creatable(client: LdapClient, dn: string, entry: ObjectEntry, outlived: readonly Field[]): Promise<RawAttribute[]> {
     const attributes = this.#attributes(entry, entry.fields.map((field) => field.name));
     if (outlived.length === 0) return attributes;
-    const classes = attributes.filter((a) => a.type.toLowerCase() === 'objectclass').flatMap((a) => a.values.map(String));
+    const typeOf = (field: Field): string => this.#attributeOf(field.name).toLowerCase();
+    const held = new Set(attributes.map((a) => a.type.toLowerCase()));
+    const restore = (fields: readonly Field[]): RawAttribute[] => this.#attributes({ ...entry, fields }, fields.map((field) => field.name));
+    // Without its object classes nothing can be created: they come back first, then what they require.
+    const withClasses = [...attributes, ...restore(outlived.filter((field) => typeOf(field) === 'objectclass' && !held.has('objectclass')))];
+    const classes = withClasses.filter((a) => a.type.toLowerCase() === 'objectclass').flatMap((a) => a.values.map(String));
     const required = requiredAttributes(await this.#requirements(client), classes);
     for (const type of rdnAttributes(rdnOf(dn))) required.add(type.toLowerCase());
-    const held = new Set(attributes.map((a) => a.type.toLowerCase()));
-    const restored = outlived.filter((field) => {
-      const type = this.#attributeOf(field.name).toLowerCase();
-      return required.has(type) && !held.has(type);
-    });
-    return [...attributes, ...this.#attributes({ ...entry, fields: restored }, restored.map((field) => field.name))];
+    required.delete('objectclass');
+    return [...withClasses, ...restore(outlived.filter((field) => required.has(typeOf(field)) && !held.has(typeOf(field))))];
   }
 
   #requirements(client: LdapClient): Promise<ClassRequirements> {
