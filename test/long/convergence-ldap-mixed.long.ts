@@ -125,7 +125,7 @@ describe('convergence: one LDAP and two CouchDB replicas', { timeout: runTimeout
     await Promise.all([prosody?.stop(), couch?.stop(), slapd?.stop()]);
   });
 
-  it('ends with the directory and both databases equal to the model, field by field', async (t) => {
+  it('ends with the directory and both databases equal to the model, field by field', { timeout: runTimeoutMs(OPS) }, async (t) => {
     await proveConvergence(t, {
       replicas,
       apps,

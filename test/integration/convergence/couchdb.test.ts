@@ -38,7 +38,7 @@ describe('convergence: three CouchDB replicas', { timeout: runTimeoutMs(OPS) }, 
     await Promise.all([prosody?.stop(), couch?.stop()]);
   });
 
-  it('ends with every database equal to the model, no change lost, no echo published', async (t) => {
+  it('ends with every database equal to the model, no change lost, no echo published', { timeout: runTimeoutMs(OPS) }, async (t) => {
     await proveConvergence(t, {
       replicas,
       apps,

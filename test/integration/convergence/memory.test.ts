@@ -47,7 +47,7 @@ describe('convergence: three memory replicas', { timeout: runTimeoutMs(OPS) }, (
     await prosody?.stop();
   });
 
-  it('ends with every replica equal to the model, no change lost, no echo published', async (t) => {
+  it('ends with every replica equal to the model, no change lost, no echo published', { timeout: runTimeoutMs(OPS) }, async (t) => {
     await proveConvergence(t, {
       replicas,
       apps,
