@@ -82,6 +82,28 @@ export const benchmark: Benchmark = {
       { scenario: `e2e CPU per document, Prosody${label}`, value: (run.cpu[2] * 1e6) / DOCS, unit: 'µs/doc' },
     ];
     figures.push({ ...baseline, unit: 'docs/s' }, { ...oneEntryPerItem, unit: 'items/s', notes: `Prosody CPU ${transport.prosodyUs.toFixed(0)} µs/item` }, ...figure('', ours));
+    // PUBSYNC_BENCH_UNPERSISTED=1: the same run again with a node that does not persist items
+    // (pubsync never reads items back from the node: catch-up asks the origin).
+    if (process.env['PUBSYNC_BENCH_UNPERSISTED'] === '1') {
+      const unpersisted = await CouchPipeline.start({ node: { persistItems: false } });
+      try {
+        figures.push(...figure(', node with persistItems: false', await throughput(unpersisted)));
+      } finally {
+        await unpersisted.stop();
+      }
+    }
+    // PUBSYNC_BENCH_VARIANT='{"publish":{"maxBytes":16384},"node":{"persistItems":false}}': the
+    // same run again with other publish batching and/or node options.
+    const variant = process.env['PUBSYNC_BENCH_VARIANT'];
+    if (variant) {
+      const { publish, node } = JSON.parse(variant) as { publish?: Record<string, unknown>; node?: Record<string, unknown> };
+      const varied = await CouchPipeline.start({ ...(publish ? { publish } : {}), ...(node ? { node } : {}) });
+      try {
+        figures.push(...figure(`, variant ${variant}`, await throughput(varied)));
+      } finally {
+        await varied.stop();
+      }
+    }
     if (COMPARE_PROTOTYPES) {
       const patched = await CouchPipeline.start({ swap: PROTOTYPES });
       try {

@@ -64,8 +64,8 @@ async function offer(pipeline: CouchPipeline, rate: number, arrived: Map<string,
   return [...sent].map(([id, t0]) => arrived.get(id)! - t0).sort((x, y) => x - y);
 }
 
-async function measure(swap: string | undefined, label: string): Promise<BenchFigure[]> {
-  const pipeline = await CouchPipeline.start(swap ? { swap } : {});
+async function measure(swap: string | undefined, label: string, node?: Record<string, unknown>): Promise<BenchFigure[]> {
+  const pipeline = await CouchPipeline.start({ ...(swap ? { swap } : {}), ...(node ? { node } : {}) });
   const arrived = new Map<string, number>();
   const feed = follow(`${pipeline.b.url}/${pipeline.replicas[0]}/_changes`, arrived);
   const figures: BenchFigure[] = [];
@@ -91,6 +91,8 @@ export const benchmark: Benchmark = {
   name: 'latency',
   async run(): Promise<readonly BenchFigure[]> {
     const figures = await measure(undefined, '');
+    // PUBSYNC_BENCH_UNPERSISTED=1: again with a node that does not persist items (see couch-e2e).
+    if (process.env['PUBSYNC_BENCH_UNPERSISTED'] === '1') figures.push(...(await measure(undefined, ', node with persistItems: false', { persistItems: false })));
     if (COMPARE_PROTOTYPES) figures.push(...(await measure(PROTOTYPES, `, with prototypes ${PROTOTYPE_NAMES}`)));
     return figures;
   },

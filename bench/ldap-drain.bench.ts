@@ -18,6 +18,7 @@ import { startSlapd } from '../test/harness/slapd.js';
 import type { BenchFigure, Benchmark } from './bench-api.js';
 import { waitForCount } from './support/couch-http.js';
 import { DaemonProcess, xmppSection } from './support/daemon-process.js';
+import { COMPARE_PROTOTYPES, PROTOTYPE_NAMES, PROTOTYPES } from './support/prototypes.js';
 import { perSecond, size } from './support/sizes.js';
 
 const CHANGES = Number(process.env['PUBSYNC_BENCH_LDAP'] ?? size(5_000, 100_000));
@@ -53,92 +54,100 @@ async function until(what: string, condition: () => boolean, alive: () => void, 
 export const benchmark: Benchmark = {
   name: 'ldap-drain',
   async run(): Promise<readonly BenchFigure[]> {
-    const slapd = await startSlapd();
-    const couch = await startCouchDb({ startTimeoutMs: 120_000 });
-    const prosody = await startProsody({ admins: ['pub@localhost'] });
-    const dir = await mkdtemp(join(tmpdir(), 'pubsync-bench-ldap-'));
-    const daemons: DaemonProcess[] = [];
-    try {
-      const pub = await prosody.createAccount('pub');
-      const sub = await prosody.createAccount('sub');
-      const contacts = await couch.createDatabase('contacts');
-      const statePath = join(dir, 'publisher.db');
-      const publisherConfig = {
-        replica: { id: 1 },
-        state: { path: statePath },
-        xmpp: xmppSection(prosody, pub),
-        sources: [
-          {
-            name: 'ldap',
-            plugin: 'ldap',
-            options: { url: slapd.url, bindDn: slapd.syncreader.dn, password: slapd.syncreader.password, base: PEOPLE, replicatorDn: slapd.replicator.dn, initial: 'now' },
-          },
-        ],
-        nodes: [{ name: 'people', members: [sub.jid] }],
-      };
-      // First start: the source records where the accesslog is now, then the daemon stops.
-      const first = await DaemonProcess.start('ldap-publisher-first', dir, publisherConfig);
-      daemons.push(first);
-      const checkpointed = (): boolean => {
-        const store = openStateStore(statePath);
-        try {
-          return store.getCheckpoint('ldap') !== undefined;
-        } finally {
-          store.close();
-        }
-      };
-      await until('the ldap source checkpoint', checkpointed, () => first.assertRunning());
-      await first.stop();
-      daemons.length = 0;
-
-      // The backlog: written while no daemon runs.
-      const t0 = performance.now();
-      const chunk = 2_000;
-      for (let start = 0; start < CHANGES; start += chunk) {
-        const ldif = Array.from({ length: Math.min(chunk, CHANGES - start) }, (_, i) => person(start + i)).join('\n');
-        await slapd.ldapadd(ldif);
-      }
-      const ldapaddRate = perSecond(CHANGES, t0);
-      const s0 = performance.now();
-      const listed = await slapd.ldapsearch(PEOPLE, '(objectClass=inetOrgPerson)', ['*']);
-      const searchRate = perSecond(listed.split('\n\n').filter((b) => b.includes('dn:')).length, s0);
-
-      const subscriber = await DaemonProcess.start('ldap-subscriber', dir, {
-        replica: { id: 2 },
-        state: { path: join(dir, 'subscriber.db') },
-        xmpp: xmppSection(prosody, sub),
-        sinks: [{ name: 'couch', plugin: 'couchdb', options: { url: couch.url, database: contacts } }],
-        subscriptions: [{ name: 'people', node: 'people', publisher: pub.jid, sink: 'couch', transform: { stylesheet } }],
-      });
-      daemons.push(subscriber);
-      const started = performance.now();
-      // A long --connect-timeout: with a backlog waiting, start() itself can take longer than the
-      // default 30 s (see RESULTS.md); the time counts, since it runs from before the start.
-      const publisher = await DaemonProcess.start('ldap-publisher', dir, publisherConfig, { args: ['--connect-timeout', '3600000'], readyTimeoutMs: 3_600_000 });
-      daemons.push(publisher);
-      const readyAt = performance.now();
-      const done = await waitForCount(couch.url, contacts, CHANGES, 3_600_000, () => daemons.forEach((d) => d.assertRunning()), 200);
-      const rate = perSecond(CHANGES, started, done);
-      const rss = [publisher.peakRssMb(), subscriber.peakRssMb()];
-      const readyAfter = (readyAt - started) / 1000;
-      const base = { scenario: `plain ldapsearch of the ${CHANGES} entries`, value: searchRate };
-      return [
-        { scenario: `ldapadd of the backlog (${CHANGES} entries, into the accesslog)`, value: ldapaddRate, unit: 'entries/s' },
-        { ...base, unit: 'entries/s' },
-        {
-          scenario: `accesslog backlog of ${CHANGES} adds -> pubsync -> prosody -> pubsync (ldap-person-to-contact.xsl) -> couchdb`,
-          value: rate,
-          unit: 'changes/s',
-          baseline: { ...base, ratio: rate / searchRate },
-          notes: `from the publisher's start (ready after ${readyAfter.toFixed(1)} s); peak RSS MB publisher ${rss[0]!.toFixed(0)}, subscriber ${rss[1]!.toFixed(0)}`,
-        },
-      ];
-    } finally {
-      for (const daemon of daemons) await daemon.stop();
-      await prosody.stop();
-      await couch.stop();
-      await slapd.stop();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const figures = [...(await drain(undefined, ''))];
+    // PUBSYNC_BENCH_PROTOTYPES: the same drain again with the prototypes swapped in (same run).
+    if (COMPARE_PROTOTYPES) figures.push(...(await drain(PROTOTYPES, `, with prototypes ${PROTOTYPE_NAMES}`)));
+    return figures;
   },
 };
+
+async function drain(swap: string | undefined, label: string): Promise<readonly BenchFigure[]> {
+  const options = swap === undefined ? {} : { swap };
+  const slapd = await startSlapd();
+  const couch = await startCouchDb({ startTimeoutMs: 120_000 });
+  const prosody = await startProsody({ admins: ['pub@localhost'] });
+  const dir = await mkdtemp(join(tmpdir(), 'pubsync-bench-ldap-'));
+  const daemons: DaemonProcess[] = [];
+  try {
+    const pub = await prosody.createAccount('pub');
+    const sub = await prosody.createAccount('sub');
+    const contacts = await couch.createDatabase('contacts');
+    const statePath = join(dir, 'publisher.db');
+    const publisherConfig = {
+      replica: { id: 1 },
+      state: { path: statePath },
+      xmpp: xmppSection(prosody, pub),
+      sources: [
+        {
+          name: 'ldap',
+          plugin: 'ldap',
+          options: { url: slapd.url, bindDn: slapd.syncreader.dn, password: slapd.syncreader.password, base: PEOPLE, replicatorDn: slapd.replicator.dn, initial: 'now' },
+        },
+      ],
+      nodes: [{ name: 'people', members: [sub.jid] }],
+    };
+    // First start: the source records where the accesslog is now, then the daemon stops.
+    const first = await DaemonProcess.start('ldap-publisher-first', dir, publisherConfig, options);
+    daemons.push(first);
+    const checkpointed = (): boolean => {
+      const store = openStateStore(statePath);
+      try {
+        return store.getCheckpoint('ldap') !== undefined;
+      } finally {
+        store.close();
+      }
+    };
+    await until('the ldap source checkpoint', checkpointed, () => first.assertRunning());
+    await first.stop();
+    daemons.length = 0;
+
+    // The backlog: written while no daemon runs.
+    const t0 = performance.now();
+    const chunk = 2_000;
+    for (let start = 0; start < CHANGES; start += chunk) {
+      const ldif = Array.from({ length: Math.min(chunk, CHANGES - start) }, (_, i) => person(start + i)).join('\n');
+      await slapd.ldapadd(ldif);
+    }
+    const ldapaddRate = perSecond(CHANGES, t0);
+    const s0 = performance.now();
+    const listed = await slapd.ldapsearch(PEOPLE, '(objectClass=inetOrgPerson)', ['*']);
+    const searchRate = perSecond(listed.split('\n\n').filter((b) => b.includes('dn:')).length, s0);
+
+    const subscriber = await DaemonProcess.start('ldap-subscriber', dir, {
+      replica: { id: 2 },
+      state: { path: join(dir, 'subscriber.db') },
+      xmpp: xmppSection(prosody, sub),
+      sinks: [{ name: 'couch', plugin: 'couchdb', options: { url: couch.url, database: contacts } }],
+      subscriptions: [{ name: 'people', node: 'people', publisher: pub.jid, sink: 'couch', transform: { stylesheet } }],
+    }, options);
+    daemons.push(subscriber);
+    const started = performance.now();
+    // A long --connect-timeout: with a backlog waiting, start() itself can take longer than the
+    // default 30 s (see RESULTS.md); the time counts, since it runs from before the start.
+    const publisher = await DaemonProcess.start('ldap-publisher', dir, publisherConfig, { ...options, args: ['--connect-timeout', '3600000'], readyTimeoutMs: 3_600_000 });
+    daemons.push(publisher);
+    const readyAt = performance.now();
+    const done = await waitForCount(couch.url, contacts, CHANGES, 3_600_000, () => daemons.forEach((d) => d.assertRunning()), 200);
+    const rate = perSecond(CHANGES, started, done);
+    const rss = [publisher.peakRssMb(), subscriber.peakRssMb()];
+    const readyAfter = (readyAt - started) / 1000;
+    const base = { scenario: `plain ldapsearch of the ${CHANGES} entries${label}`, value: searchRate };
+    return [
+      { scenario: `ldapadd of the backlog (${CHANGES} entries, into the accesslog)${label}`, value: ldapaddRate, unit: 'entries/s' },
+      { ...base, unit: 'entries/s' },
+      {
+        scenario: `accesslog backlog of ${CHANGES} adds -> pubsync -> prosody -> pubsync (ldap-person-to-contact.xsl) -> couchdb${label}`,
+        value: rate,
+        unit: 'changes/s',
+        baseline: { ...base, ratio: rate / searchRate },
+        notes: `from the publisher's start (ready after ${readyAfter.toFixed(1)} s); peak RSS MB publisher ${rss[0]!.toFixed(0)}, subscriber ${rss[1]!.toFixed(0)}`,
+      },
+    ];
+  } finally {
+    for (const daemon of daemons) await daemon.stop();
+    await prosody.stop();
+    await couch.stop();
+    await slapd.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

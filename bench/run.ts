@@ -12,7 +12,7 @@ import type { BenchFigure, Benchmark } from './bench-api.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
 const files = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).sort();
-const results: { benchmark: string; figures: readonly BenchFigure[] }[] = [];
+const results: { benchmark: string; figures: readonly BenchFigure[]; loadAverage: { before: number[]; after: number[] } }[] = [];
 // The machine may be shared: the load average before and after says how much the figures measure neighbours.
 const loadBefore = loadavg();
 
@@ -20,7 +20,12 @@ for (const file of files) {
   const { benchmark } = (await import(join(here, file))) as { benchmark: Benchmark };
   if (wanted.length > 0 && !wanted.includes(benchmark.name)) continue;
   process.stderr.write(`bench: ${benchmark.name}...\n`);
-  results.push({ benchmark: benchmark.name, figures: await benchmark.run() });
+  const loadStart = loadavg();
+  const figures = await benchmark.run();
+  results.push({ benchmark: benchmark.name, figures, loadAverage: { before: loadStart, after: loadavg() } });
+  // Each benchmark's figures as soon as they exist, with the load they were measured under.
+  for (const f of figures) process.stderr.write(`bench: ${benchmark.name}: ${f.scenario}: ${round(f.value)} ${f.unit}${f.baseline ? ` (x${round(f.baseline.ratio)} of ${round(f.baseline.value)})` : ''}\n`);
+  process.stderr.write(`bench: ${benchmark.name} done, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
 }
 
 const rows = results.flatMap(({ benchmark, figures }) =>

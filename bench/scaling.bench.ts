@@ -75,11 +75,14 @@ export const benchmark: Benchmark = {
       push({ scenario, value: rate, unit: 'docs/s', baseline: { ...one, ratio: rate / one.value }, notes: `${(rate * n).toFixed(0)} document writes/s in all` });
     }
 
-    const small = await bySize(1024, FANOUT_DOCS);
-    const big = await bySize(64 * 1024, BIG_DOCS);
-    const smallFigure = { scenario: `1 KB docs (${FANOUT_DOCS}), items up to 200 KiB`, value: small };
-    push({ ...smallFigure, unit: 'docs/s', notes: `${((small * 1024) / 1e6).toFixed(2)} MB/s` });
-    push({ scenario: `64 KB docs (${BIG_DOCS}), items up to 200 KiB`, value: big, unit: 'docs/s', baseline: { ...smallFigure, ratio: big / small }, notes: `${((big * 64 * 1024) / 1e6).toFixed(2)} MB/s` });
+    // PUBSYNC_BENCH_OBJECT_SIZES=0 skips this part.
+    if (process.env['PUBSYNC_BENCH_OBJECT_SIZES'] !== '0') {
+      const small = await bySize(1024, FANOUT_DOCS);
+      const big = await bySize(64 * 1024, BIG_DOCS);
+      const smallFigure = { scenario: `1 KB docs (${FANOUT_DOCS}), items up to 200 KiB`, value: small };
+      push({ ...smallFigure, unit: 'docs/s', notes: `${((small * 1024) / 1e6).toFixed(2)} MB/s` });
+      push({ scenario: `64 KB docs (${BIG_DOCS}), items up to 200 KiB`, value: big, unit: 'docs/s', baseline: { ...smallFigure, ratio: big / small }, notes: `${((big * 64 * 1024) / 1e6).toFixed(2)} MB/s` });
+    }
 
     let first: { count: number; seconds: number; rss: number } | undefined;
     for (const count of BACKLOGS) {

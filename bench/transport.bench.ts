@@ -6,6 +6,7 @@
  * This is the ceiling a one-entry-per-publish design would have; the pipeline must beat it 5x.
  */
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { startProsody, type ProsodyServer } from '../test/harness/prosody.js';
 import type { BenchFigure, Benchmark } from './bench-api.js';
 import { xml } from '@xmpp/client';
@@ -34,7 +35,8 @@ export async function publishRate(
   count: number,
   window: number,
   entriesPerItem = 1,
-  opaque = false,
+  opaque: false | 'base64' | 'deflated' = false,
+  persist = true,
 ): Promise<{ rate: number; prosodyUs: number; clientsUs: number }> {
   const reader = await prosody.createAccount(`reader-${label}`);
   const publisher = await bareLogin(prosody, prosody.admin, `bench-pub-${label}`);
@@ -42,7 +44,7 @@ export async function publishRate(
   try {
     const body = randomBytes(400).toString('hex'); // with the envelope: ~1 KB per item
     const node = `transport-${label}`;
-    await createNode(publisher, prosody.pubsubService, node);
+    await createNode(publisher, prosody.pubsubService, node, 256, persist);
     await subscribeBare(subscriber, prosody.pubsubService, node);
     const received = countItems(subscriber, node);
     const started = performance.now();
@@ -60,7 +62,8 @@ export async function publishRate(
               ? atomEntry(`${label}-${i}`, body)
               : opaque
                 ? // The same bytes as one text node: what Prosody costs per element vs per byte.
-                  xml('blob', { xmlns: 'urn:example:opaque' }, Buffer.from(entries.map(String).join('')).toString('base64'))
+                  // Deflated first: what a compressed feed would cost Prosody.
+                  xml('blob', { xmlns: 'urn:example:opaque' }, blob(entries.map(String).join(''), opaque === 'deflated'))
                 : xml('feed', { xmlns: NS_ATOM }, ...entries);
           await request(publisher, publishIq(prosody.pubsubService, node, `item-${i}`, payload));
         }
@@ -108,16 +111,49 @@ export const benchmark: Benchmark = {
         unit: 'µs/entry',
         notes: `${(packed.rate * 32).toFixed(0)} entries/s, ${packed.prosodyUs.toFixed(0)} µs per item`,
       });
-      const opaque = await publishRate(prosody, 'opaque', Math.max(100, Math.round(ITEMS / 32)), 1, 32, true);
+      const opaque = await publishRate(prosody, 'opaque', Math.max(100, Math.round(ITEMS / 32)), 1, 32, 'base64');
       figures.push({
         scenario: '  the same 32 entries as one base64 text node, Prosody CPU per entry',
         value: opaque.prosodyUs / 32,
         unit: 'µs/entry',
         notes: `${(opaque.rate * 32).toFixed(0)} entries/s, ${opaque.prosodyUs.toFixed(0)} µs per item`,
       });
+      // A node that does not persist its items: pubsync's catch-up comes from the origin's own
+      // log, not from the node, and Prosody's memory store serializes each persisted item to Lua
+      // source and compiles it back (mod_storage_memory archive_store:append): a cost per byte.
+      const unpersisted = await publishRate(prosody, 'unpersisted', Math.min(ITEMS, 2_000), 1, 1, false, false);
+      figures.push({
+        scenario: `sequential, one 1 KB entry per item, node with persist_items off, ${Math.min(ITEMS, 2_000)} items`,
+        value: unpersisted.rate,
+        unit: 'items/s',
+        baseline: { scenario: 'sequential (one publish IQ at a time)', value: sequential ?? 0, ratio: unpersisted.rate / (sequential ?? 1) },
+        notes: `CPU per item: prosody ${unpersisted.prosodyUs.toFixed(0)} µs, both bare clients ${unpersisted.clientsUs.toFixed(0)} µs`,
+      });
+      const packedUnpersisted = await publishRate(prosody, 'packed-unpersisted', Math.max(100, Math.round(ITEMS / 32)), 1, 32, false, false);
+      figures.push({
+        scenario: '  packed: 32 entries per item, node with persist_items off, Prosody CPU per entry',
+        value: packedUnpersisted.prosodyUs / 32,
+        unit: 'µs/entry',
+        notes: `${(packedUnpersisted.rate * 32).toFixed(0)} entries/s, ${packedUnpersisted.prosodyUs.toFixed(0)} µs per item`,
+      });
+      // Deflated before base64: the entries here carry random hex (compresses ~2x only; real
+      // entries, mostly markup and repeated field names, compress several times better).
+      for (const perItem of [32, 128]) {
+        const deflated = await publishRate(prosody, `deflated-${perItem}`, Math.max(50, Math.round(ITEMS / perItem)), 1, perItem, 'deflated');
+        figures.push({
+          scenario: `  ${perItem} entries deflated, as one base64 text node, Prosody CPU per entry`,
+          value: deflated.prosodyUs / perItem,
+          unit: 'µs/entry',
+          notes: `${(deflated.rate * perItem).toFixed(0)} entries/s, ${deflated.prosodyUs.toFixed(0)} µs per item, ${blob(Array.from({ length: perItem }, (_, j) => String(atomEntry(`x-${j}`, randomBytes(400).toString('hex')))).join(''), true).length} bytes of base64 per item`,
+        });
+      }
     } finally {
       await prosody.stop();
     }
     return figures;
   },
 };
+
+function blob(text: string, deflated: boolean): string {
+  return (deflated ? deflateRawSync(text) : Buffer.from(text)).toString('base64');
+}

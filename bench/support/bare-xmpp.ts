@@ -29,7 +29,7 @@ export function request(xmpp: Client, stanza: Stanza, timeoutMs = 60_000): Promi
 }
 
 /** Creates a persistent node holding up to `maxItems` items, as the daemon configures its nodes. */
-export async function createNode(xmpp: Client, service: string, node: string, maxItems = 256): Promise<void> {
+export async function createNode(xmpp: Client, service: string, node: string, maxItems = 256, persist = true): Promise<void> {
   const field = (v: string, value: string): Stanza => xml('field', { var: v }, xml('value', {}, value));
   await request(
     xmpp,
@@ -48,7 +48,7 @@ export async function createNode(xmpp: Client, service: string, node: string, ma
             { xmlns: 'jabber:x:data', type: 'submit' },
             xml('field', { var: 'FORM_TYPE', type: 'hidden' }, xml('value', {}, 'http://jabber.org/protocol/pubsub#node_config')),
             field('pubsub#access_model', 'open'),
-            field('pubsub#persist_items', '1'),
+            field('pubsub#persist_items', persist ? '1' : '0'),
             field('pubsub#max_items', String(maxItems)),
             field('pubsub#notification_type', 'headline'),
           ),

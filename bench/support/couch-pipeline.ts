@@ -20,6 +20,8 @@ export interface CouchPipelineOptions {
   readonly beforeStart?: (a: CouchDb, origin: string) => Promise<void>;
   /** Prototype fixes swapped into every daemon (PUBSYNC_BENCH_SWAP syntax, see swap-hooks.mjs). */
   readonly swap?: string;
+  /** Extra options of the publisher's node (e.g. persistItems: false). */
+  readonly node?: Record<string, unknown>;
 }
 
 /**
@@ -73,7 +75,8 @@ export class CouchPipeline {
       state: { path: join(dir, 'publisher.db') },
       xmpp: xmppSection(prosody, pub, options.publish ? { publish: options.publish } : {}),
       sources: [{ name: 'couch', plugin: 'couchdb', options: { url: a.url, database: this.origin } }],
-      nodes: [{ name: 'docs', members: subs.map((s) => s.jid) }],
+      // PUBSYNC_BENCH_NODE='{"persistItems":false}': node options for every pipeline of the run.
+      nodes: [{ name: 'docs', members: subs.map((s) => s.jid), ...(options.node ?? (JSON.parse(process.env['PUBSYNC_BENCH_NODE'] ?? '{}') as Record<string, unknown>)) }],
     }, swap);
     this.daemons.push(this.publisher);
     this.subscribers = await Promise.all(

@@ -29,7 +29,9 @@ export class DaemonProcess {
     // PUBSYNC_BENCH_SWAP: a prototype fix in place of a source file (see swap-hooks.mjs).
     const swapped = swapFiles ?? process.env['PUBSYNC_BENCH_SWAP'];
     const swap = swapped ? ['--import', './bench/support/swap.mjs'] : [];
-    this.child = spawn(process.execPath, [...profile, ...swap, 'bin/pubsync.js', 'run', '--config', configFile, ...args], {
+    // PUBSYNC_BENCH_NODE_FLAGS: node/V8 flags for every daemon (e.g. a heap cap, to tell GC slack from growth).
+    const flags = (process.env['PUBSYNC_BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, [...flags, ...profile, ...swap, 'bin/pubsync.js', 'run', '--config', configFile, ...args], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, PUBSYNC_BENCH_SWAP: swapped ?? '' },

@@ -28,12 +28,22 @@ export class KnownEntries {
     this.#store = store;
   }
 
-  /** Records what a batch did; called once the core has stored the batch. */
+  /**
+   * Records what a batch did; called once the core has stored the batch. Each chunk the batch
+   * touches is read and written once, and the writes go out together (one commit for the batch).
+   */
   async record(changes: readonly SourceChange[]): Promise<void> {
+    const chunks = new Map<string, Chunk>();
+    const dirty = new Set<string>();
     for (const change of changes) {
       const uuid = change.keys.find((key) => key.scheme === UUID_KEY)?.value;
       if (uuid === undefined) continue;
-      const chunk = await this.#read(chunkOf(uuid));
+      const name = chunkOf(uuid);
+      let chunk = chunks.get(name);
+      if (chunk === undefined) {
+        chunk = await this.#read(name);
+        chunks.set(name, chunk);
+      }
       const before = chunk[uuid];
       if (change.op === 'delete') {
         if (before === undefined) continue;
@@ -43,8 +53,10 @@ export class KnownEntries {
         if (before?.[0] === change.type && before[1] === dn) continue;
         chunk[uuid] = [change.type, dn];
       }
-      await this.#write(chunkOf(uuid), chunk);
+      dirty.add(name);
     }
+    // Issued in the same tick: the plugin store commits them in one transaction.
+    await Promise.all([...dirty].map((name) => this.#write(name, chunks.get(name) ?? {})));
   }
 
   /** Replaces the whole set with what a complete snapshot saw. */

@@ -23,6 +23,14 @@ const UNAVAILABLE_CRITICAL_EXTENSION = 12;
 const SYNC_REFRESH_REQUIRED = 4096;
 /** Records per polling round at most: a large backlog comes in rounds, not all in memory. */
 const POLL_PAGE = 1000;
+/** Entry lookups (one search each) in flight while a batch of log records is turned into changes. */
+const LOOKUPS_IN_FLIGHT = 16;
+const WOULD_WAIT = Symbol('would wait');
+
+/** Resolves after pending I/O callbacks ran: what a stream already received has arrived by then. */
+function nextTurn(): Promise<typeof WOULD_WAIT> {
+  return new Promise((resolve) => setImmediate(() => resolve(WOULD_WAIT)));
+}
 
 /**
  * Captures changes from OpenLDAP's accesslog: one RFC 4533 refreshAndPersist search on the log
@@ -184,26 +192,46 @@ export class LdapSource implements Source {
 
   async *#persist(reader: LdapClient, csn: string | undefined, signal: AbortSignal): AsyncGenerator<SourceBatch> {
     const client = await this.#open();
+    const search = client.sync(
+      {
+        base: this.#options.accesslogBase,
+        scope: 'one',
+        filter: this.#recordFilter(),
+        attributes: RECORD_ATTRIBUTES,
+        mode: 'refreshAndPersist',
+        cookie: csn === undefined ? undefined : formatCookie({ csn, resync: false }),
+      },
+      signal,
+    );
+    const stream = search[Symbol.asyncIterator]();
+    let next = stream.next();
     try {
-      const stream = client.sync(
-        {
-          base: this.#options.accesslogBase,
-          scope: 'one',
-          filter: this.#recordFilter(),
-          attributes: RECORD_ATTRIBUTES,
-          mode: 'refreshAndPersist',
-          cookie: csn === undefined ? undefined : formatCookie({ csn, resync: false }),
-        },
-        signal,
-      );
       let position = csn;
-      for await (const event of stream) {
+      // A backlog (the refresh phase, or a burst) arrives faster than it is stored: the records
+      // the stream already holds go out as one batch (one capture commit, concurrent lookups),
+      // handed on as soon as the stream would wait, so a lone live change is not delayed.
+      let records: AccesslogRecord[] = [];
+      for (;;) {
+        const result = records.length === 0 ? await next : await Promise.race([next, nextTurn()]);
+        if (result === WOULD_WAIT || result.done || result.value.kind !== 'entry') {
+          // Whatever comes next (nothing yet, a cookie, the end) follows the records before it.
+          if (records.length > 0) yield* this.#emitRecords(reader, records);
+          records = [];
+          if (result === WOULD_WAIT) continue;
+          if (result.done) return;
+        }
+        next = stream.next();
+        const event = result.value;
         if (event.kind === 'entry') {
           // Purge deletes of log records: not changes of the directory.
           if (event.state.state === 'delete') continue;
           const record = recordOf(event.entry);
           position = record.csn;
-          yield* this.#emit({ changes: await this.#changesOf(reader, record), checkpoint: formatCookie({ csn: position, resync: false }) });
+          records.push(record);
+          if (records.length >= this.#options.snapshotBatch) {
+            yield* this.#emitRecords(reader, records);
+            records = [];
+          }
         } else if (event.kind === 'info') {
           // Filtered-out records (the replicator's own writes) still move the cookie.
           const cookie = 'cookie' in event.info && event.info.cookie ? cookieOf(event.info.cookie) : undefined;
@@ -218,7 +246,29 @@ export class LdapSource implements Source {
     } catch (error) {
       throw asSourceError(error);
     } finally {
+      // The pending read ends (or fails) when the connection closes; nobody waits for it.
+      next.catch(() => undefined);
       await this.#close(client);
+      void stream.return?.(undefined).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The changes of consecutive log records as batches of up to snapshotBatch records, each
+   * checkpointed at its last record. The entries' current states are looked up concurrently
+   * (a few at a time), and the batch keeps the log's order.
+   */
+  async *#emitRecords(reader: LdapClient, records: readonly AccesslogRecord[]): AsyncGenerator<SourceBatch> {
+    const size = this.#options.snapshotBatch;
+    for (let start = 0; start < records.length; start += size) {
+      const part = records.slice(start, start + size);
+      const changes: SourceChange[] = [];
+      for (let i = 0; i < part.length; i += LOOKUPS_IN_FLIGHT) {
+        const found = await Promise.all(part.slice(i, i + LOOKUPS_IN_FLIGHT).map((record) => this.#changesOf(reader, record)));
+        for (const list of found) changes.push(...list);
+      }
+      const last = part.at(-1) as AccesslogRecord;
+      yield* this.#emit({ changes, checkpoint: formatCookie({ csn: last.csn, resync: false }) });
     }
   }
 
@@ -244,10 +294,8 @@ export class LdapSource implements Source {
         throw asSourceError(error);
       }
       records.sort((a, b) => (a.csn < b.csn ? -1 : a.csn > b.csn ? 1 : 0));
-      for (const record of records) {
-        cursor = record.csn;
-        yield* this.#emit({ changes: await this.#changesOf(reader, record), checkpoint: formatCookie({ csn: record.csn, resync: false }) });
-      }
+      cursor = records.at(-1)?.csn ?? cursor;
+      yield* this.#emitRecords(reader, records);
       if (records.length === 0) {
         // Caught up: say so once, as the persist search does at the end of its refresh.
         if (!caughtUp) yield { changes: [], checkpoint: formatCookie({ csn: cursor, resync: false }) };

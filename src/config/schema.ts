@@ -58,7 +58,10 @@ const nodeConfig = z
     members: z.array(bareJid).default([]).describe('peers allowed to subscribe and read (the whitelist)'),
     publishers: z.array(bareJid).default([]),
     maxItems: z.union([z.number().int().positive(), z.literal('max')]).default(256),
-    persistItems: z.boolean().default(true),
+    persistItems: z
+      .boolean()
+      .default(false)
+      .describe('whether the server keeps published items; pubsync never reads them back (catch-up asks the origin), and a persisted item costs the server its bytes again (bench/RESULTS.md)'),
     route: routeSchema.default({}),
   })
   .strict();

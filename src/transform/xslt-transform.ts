@@ -3,6 +3,7 @@ import { isSyncError, RecordError } from '../errors/sync-error.js';
 import { parseFeed, serializeFeed, type ParseLimits } from '../format/index.js';
 import type { Entry } from '../format/model.js';
 import type { Transform } from '../plugin-api/roles.js';
+import { isIdentityStylesheet } from './identity-stylesheet.js';
 import { SefCompiler, type CompiledStylesheet } from './sef-compiler.js';
 import { XsltWorkerPool, type XsltParams, type XsltRunError } from './xslt-worker-pool.js';
 
@@ -53,6 +54,8 @@ export function createXsltTransform(options: XsltTransformOptions): XsltTransfor
     });
   const params = options.params ?? {};
   let compiled: Promise<CompiledStylesheet> | undefined;
+  // The identity stylesheet hands each batch on as it is (see identity-stylesheet.ts).
+  let identity: Promise<boolean> | undefined;
 
   const start = (): Promise<CompiledStylesheet> => {
     if (compiled === undefined) {
@@ -62,6 +65,7 @@ export function createXsltTransform(options: XsltTransformOptions): XsltTransfor
         if (compiled === attempt) compiled = undefined;
       });
       compiled = attempt;
+      identity = attempt.then((stylesheet) => isIdentityStylesheet(stylesheet.path), () => false);
     }
     return compiled;
   };
@@ -74,6 +78,7 @@ export function createXsltTransform(options: XsltTransformOptions): XsltTransfor
     async apply(entries, signal) {
       if (entries.length === 0) return [];
       const stylesheet = await start();
+      if (await identity) return entries;
       const first = entries[0] as Entry;
       const source = serializeFeed({ origin: first.origin, firstSeq: 1n, lastSeq: BigInt(entries.length), entries });
       const result = await pool.run(stylesheet, source, params, signal);
