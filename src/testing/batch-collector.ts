@@ -34,7 +34,8 @@ export class BatchCollector {
       const found = find(this.batches);
       if (found !== undefined) return found;
       if (this.#error !== undefined) {
-        throw new Error(`the source failed while waiting for ${what}`, { cause: this.#error });
+        const reason = this.#error instanceof Error ? this.#error.message : String(this.#error);
+        throw new Error(`the source failed while waiting for ${what}: ${reason}`, { cause: this.#error });
       }
       if (this.#ended) throw new Error(`the source's iteration ended while waiting for ${what}`);
       const left = deadline - Date.now();
