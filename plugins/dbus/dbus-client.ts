@@ -49,9 +49,19 @@ export class DbusCallError extends Error {
   constructor(
     readonly errorName: string,
     message: string,
+    /** True when the bus or the peer sent the error; false for a local timeout or a lost connection. */
+    readonly remote = false,
   ) {
     super(message);
   }
+}
+
+/**
+ * The callee left the bus before it answered: the bus itself replies NoReply for it. Unlike a
+ * local timeout (a slow or stuck app), this says the app is gone; its return is announced.
+ */
+export function calleeLeft(error: unknown): boolean {
+  return error instanceof DbusCallError && error.remote && error.errorName === 'org.freedesktop.DBus.Error.NoReply';
 }
 
 /** Error names that mean "the app or the bus is not there right now", not "this call was refused". */
@@ -145,7 +155,7 @@ class NextConnection implements DbusConnection {
       const reply = await Promise.race([this.#bus.call(message), timeout, lost]);
       return (reply?.body ?? []).map(fromNext);
     } catch (error) {
-      if (error instanceof DBusError) throw new DbusCallError(error.type, error.text);
+      if (error instanceof DBusError) throw new DbusCallError(error.type, error.text, true);
       throw error;
     } finally {
       clearTimeout(timer);

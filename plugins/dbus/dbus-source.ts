@@ -11,7 +11,7 @@ import {
 } from '../../src/plugin-api/index.js';
 import { AppMethods } from './app-methods.js';
 import { echoScopeOf, type DbusOptions } from './config.js';
-import { DBUS_DAEMON, DbusCallError, connectBus, isUnavailable, matchRule, type DbusConnection, type DbusSignal } from './dbus-client.js';
+import { DBUS_DAEMON, DbusCallError, calleeLeft, connectBus, isUnavailable, matchRule, type DbusConnection, type DbusSignal } from './dbus-client.js';
 import { ECHO_DELETED, KEY_SCHEME, busLabel } from './dbus-keys.js';
 import { EchoLog } from './echo-log.js';
 import { contentHash, fieldsFromDict, MappingError } from './mapping.js';
@@ -253,9 +253,10 @@ export class DbusSource implements Source {
 
   #isAbsent(error: unknown): boolean {
     return (
-      error instanceof DbusCallError &&
-      (error.errorName === 'org.freedesktop.DBus.Error.ServiceUnknown' ||
-        error.errorName === 'org.freedesktop.DBus.Error.NameHasNoOwner')
+      calleeLeft(error) ||
+      (error instanceof DbusCallError &&
+        (error.errorName === 'org.freedesktop.DBus.Error.ServiceUnknown' ||
+          error.errorName === 'org.freedesktop.DBus.Error.NameHasNoOwner'))
     );
   }
 
