@@ -110,8 +110,11 @@ export class Capture {
     const key = keyOf(change.keys);
     const stored = this.#options.store.getCaptured(source, key);
     const written = this.#writtenBySink(source, change.keys);
-    // What the application holds is, first, what our sink wrote there for a peer's object.
-    const id = this.#aliased(globalIdOf(written && !written.deleted ? written.globalId : change.globalId, stored));
+    // What the application holds is, first, what our sink wrote there for a peer's object; and an
+    // object re-created where our sink deleted one is that object again, as a CouchDB document
+    // re-created under its _id is, even when the application gave it a new id (an LDAP entryUUID).
+    const revived = written !== undefined && (!written.deleted || stored === undefined || stored.deleted);
+    const id = this.#aliased(globalIdOf(revived ? written.globalId : change.globalId, stored));
     const before = stored?.globalId === id ? stored : undefined;
     // What our sink wrote counts, its delete too: an object shown after that delete lives again.
     const base = baselineOf(before, written?.globalId === id ? written : undefined);

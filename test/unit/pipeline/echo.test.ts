@@ -193,6 +193,20 @@ describe('a sink linked to the source of the same application', () => {
     assert.equal(revived.tombstone, deleted.csn, 'a peer that missed the delete learns it from the re-creation');
   });
 
+  it('publishes an object re-created where our sink deleted one as that object, though the application gave it a new id', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    await applier.apply([tombstone(id, csn(11, 1))], new AbortController().signal);
+    assert.deepEqual(capture(), [], 'the echo of the delete');
+    // A directory user adds an entry at the same DN: the server gives it an entryUUID of its own.
+    sink.feed = undefined;
+    source.add({ op: 'upsert', keys: [{ scheme: 'test-uuid', value: 'u2' }, ...keys], globalId: 'urn:uuid:0b7e4f0e-2a51-4c0e-9d49-6a0a4bb1f998', type: 'note', fields: [{ name: 'b', type: 'string', values: ['new'] }] });
+    const [revived] = capture();
+    assert.ok(revived && !revived.deleted, 'the re-creation is published');
+    assert.equal(revived.id, id, 'under the id the peers know the key by');
+    assert.equal(revived.tombstone, csn(11, 1), 'newer than the delete it outlives');
+  });
+
   it('leaves an object the application changed since, when a peer deletes it: the change brings it back', async () => {
     await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
     capture();
