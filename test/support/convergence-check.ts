@@ -68,6 +68,8 @@ export interface SettleReport {
   readonly heads: bigint[];
   /** [replica][peer] what it applied of that peer's log. */
   readonly highWater: bigint[][];
+  /** The last change seen while waiting (what kept it from being quiet), when it did not settle. */
+  readonly lastChange?: string;
 }
 
 /**
@@ -84,8 +86,10 @@ export async function settle(
   quietMs = 3000,
 ): Promise<SettleReport> {
   const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
   let since: number | undefined;
-  let last = '';
+  let last: string[] = [];
+  let lastChange: string | undefined;
   let report: SettleReport = { settled: false, heads: [], highWater: [] };
   while (Date.now() < deadline) {
     const heads = replicas.map((r) => r.store.lastOutboundSeq());
@@ -94,9 +98,14 @@ export async function settle(
     const highWater = replicas.map((r) => replicas.map((p) => (p === r ? heads[p.index] ?? 0n : r.highWater(p.name))));
     const caughtUp = highWater.every((row) => row.every((seq, j) => seq >= (heads[j] ?? 0n)));
     const states = await Promise.all(apps.map(async (app) => JSON.stringify(sortedSnapshot(await app.snapshot()))));
-    const snapshot = JSON.stringify([heads.map(String), states]);
-    report = { settled: false, heads, highWater };
-    if (caughtUp && snapshot === last) {
+    const snapshot = [heads.join('/'), ...states];
+    const changed = snapshot.findIndex((value, i) => value !== last[i]);
+    if (changed >= 0 && last.length > 0) {
+      const what = changed === 0 ? 'heads' : `${replicas[changed - 1]?.name ?? changed} state`;
+      lastChange = `after ${Date.now() - started} ms, ${what}: ${last[changed]} -> ${snapshot[changed]}`;
+    }
+    report = { settled: false, heads, highWater, ...(lastChange === undefined ? {} : { lastChange }) };
+    if (caughtUp && changed < 0) {
       since ??= Date.now();
       if (Date.now() - since >= quietMs) return { ...report, settled: true };
     } else {
@@ -145,7 +154,7 @@ export async function verdict(input: VerdictInput): Promise<Verdict> {
   const { replicas, apps, recorder, journal, settled, keyAt } = input;
   const problems: string[] = [];
   if (!settled.settled) {
-    problems.push(`not settled: log heads ${settled.heads.join('/')}, applied ${settled.highWater.map((row) => row.join(',')).join(' | ')}`);
+    problems.push(`not settled: log heads ${settled.heads.join('/')}, applied ${settled.highWater.map((row) => row.join(',')).join(' | ')}; last change ${settled.lastChange ?? 'none'}`);
   }
   for (const replica of replicas) {
     const gaps = recorder.gaps(replica.index);

@@ -53,7 +53,7 @@ for (const policy of ['rename', 'merge'] as const) {
 
       const report = await settle(replicas, apps, 60_000, [4, 4, 2]);
       const states = await Promise.all(apps.map(async (app) => stateOf(await app.snapshot())));
-      assert.ok(report.settled, `not settled: heads ${report.heads.join('/')}, applied ${report.highWater.map((row) => row.join(',')).join(' | ')}; states ${JSON.stringify(states)}`);
+      assert.ok(report.settled, `not settled: heads ${report.heads.join('/')}, applied ${report.highWater.map((row) => row.join(',')).join(' | ')}; last change ${report.lastChange ?? 'none'}; states ${JSON.stringify(states)}`);
       const all = JSON.stringify(states);
       assert.deepEqual(states[1], states[0], `r2 holds what r1 holds; r1/r2/r3 hold ${all}`);
       assert.deepEqual(states[2], states[0], `r3 holds what r1 holds; r1/r2/r3 hold ${all}`);
