@@ -26,6 +26,8 @@ export interface CatchUpServerOptions {
   readonly pageEntries: number;
   /** Bytes of the feed in one answer (it travels client-to-server: under the stanza limit). */
   readonly maxBytes: number;
+  /** Told of each whitelisted peer that asks: it is online now. */
+  readonly onPeerAsked?: (peer: string) => void;
 }
 
 /**
@@ -57,6 +59,7 @@ function answer(from: string, query: Stanza, options: CatchUpServerOptions): Sta
   const max = Math.max(1, Math.min(options.pageEntries, maxText == null ? options.pageEntries : Number(maxText)));
   // What the peer asks after, it has: the log may be trimmed up to there.
   store.setPeerAck(peer, after);
+  options.onPeerAsked?.(peer);
 
   const head = store.lastOutboundSeq();
   // A snapshot when asked for (a new subscriber), and when records after `after` were trimmed:

@@ -3,7 +3,7 @@ import { ErrorCodes } from '../errors/codes.js';
 import { isSyncError, SyncError } from '../errors/sync-error.js';
 import { DEFAULT_MAX_FORWARD_SKEW_MS, parseFeed, serializeEntry } from '../format/index.js';
 import type { Batch } from '../format/model.js';
-import { Backoff } from '../pipeline/backoff.js';
+import { Backoff, type BackoffOptions } from '../pipeline/backoff.js';
 import type { StateStore } from '../state/state-store.js';
 import { pullFromOrigin, type CatchUpProgress } from './catch-up.js';
 import { csnTooFarAhead } from './csn-horizon.js';
@@ -32,6 +32,8 @@ export interface SubscriberOptions {
   readonly isReadOnly?: (jid: string) => boolean;
   /** Told after every catch-up page (progress bars, `pubsync sync`). */
   readonly onCatchUpProgress?: (progress: CatchUpProgress) => void;
+  /** Retry delays of a refused subscribe and a failed catch-up (defaults: up to 30 s). */
+  readonly retry?: BackoffOptions;
 }
 
 /** Live batches waiting behind one subscription's delivery before we fall back to a catch-up. */
@@ -77,9 +79,9 @@ export class Subscriber {
       synced: false,
       queued: 0,
       chain: Promise.resolve(),
-      backoff: new Backoff({ initialMs: 500, maxMs: 30_000 }),
+      backoff: new Backoff({ initialMs: 500, maxMs: 30_000, ...options.retry }),
       retry: undefined,
-      subscribeBackoff: new Backoff({ initialMs: 250, maxMs: 30_000 }),
+      subscribeBackoff: new Backoff({ initialMs: 250, maxMs: 30_000, ...options.retry }),
       resubscribe: undefined,
     }));
     options.connection.onStanza((stanza) => this.#onStanza(stanza));
@@ -292,6 +294,26 @@ export class Subscriber {
       if (t.target.publisher && t.received > (out.get(t.target.publisher) ?? -1n)) out.set(t.target.publisher, t.received);
     }
     return out;
+  }
+
+  /**
+   * A peer showed it is online (it asked us for a catch-up): what waits for a retry because it
+   * was away, or because its node did not exist yet, is done now rather than when the timer
+   * fires (up to 30 s later, and longer each time it was away when tried).
+   */
+  peerOnline(jid: string): void {
+    if (this.#stopped || !this.#options.connection.online) return;
+    for (const track of this.#tracks) {
+      if (track.target.publisher !== jid) continue;
+      if (track.subscribeBackoff.attempts > 0) {
+        clearTimeout(track.resubscribe);
+        void this.#subscribe(track);
+      }
+      if (this.#failures.has(track.target.name) && !track.catching) {
+        clearTimeout(track.retry);
+        void this.catchUp(track.target.name);
+      }
+    }
   }
 
   /** A peer says its log reaches `head`: pull if we are behind it. */

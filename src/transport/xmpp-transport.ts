@@ -3,6 +3,7 @@ import type { Config, XmppConfig } from '../config/schema.js';
 import type { Batch } from '../format/model.js';
 import type { StateStore } from '../state/state-store.js';
 import type { AttachmentResolver } from '../pipeline/attachment-resolver.js';
+import type { BackoffOptions } from '../pipeline/backoff.js';
 import { AttachmentFetcher } from './attachment-fetcher.js';
 import { serveAttachments, type ReadAttachment } from './attachment-service.js';
 import { serveCatchUp, type CatchUpProgress } from './catch-up.js';
@@ -41,6 +42,8 @@ export interface XmppTransportOptions {
   readonly maxAttachmentBytes?: number;
   /** Told after every catch-up page (progress bars). */
   readonly onCatchUpProgress?: (progress: CatchUpProgress) => void;
+  /** Retry delays of the subscriber (defaults: up to 30 s). */
+  readonly subscriberRetry?: BackoffOptions;
 }
 
 /**
@@ -100,6 +103,7 @@ export class XmppTransport implements Transport {
       receive: options.receive,
       isReadOnly: (jid) => this.controlRoom?.isReadOnly(jid) ?? false,
       ...(options.onCatchUpProgress ? { onCatchUpProgress: options.onCatchUpProgress } : {}),
+      ...(options.subscriberRetry ? { retry: options.subscriberRetry } : {}),
     });
     if (xmpp.room) {
       this.controlRoom = new ControlRoom({
@@ -122,6 +126,7 @@ export class XmppTransport implements Transport {
       logger: logger.child({ component: 'catch-up' }),
       pageEntries: xmpp.catchUpPageEntries,
       maxBytes: itemBytes,
+      onPeerAsked: (peer) => this.subscriber.peerOnline(peer),
     });
     const maxAttachmentBytes = options.maxAttachmentBytes ?? MAX_ATTACHMENT_BYTES;
     serveAttachments(this.connection, {

@@ -51,7 +51,7 @@ for (const policy of ['rename', 'merge'] as const) {
       assert.ok(await a2.set('dup', 'c', 'r2-only'));
       await r2.start();
 
-      const report = await settle(replicas, apps, 60_000, [4, 4, 2]);
+      const report = await settle(replicas, apps, 90_000, [4, 4, 2]);
       const states = await Promise.all(apps.map(async (app) => stateOf(await app.snapshot())));
       assert.ok(report.settled, `not settled: heads ${report.heads.join('/')}, applied ${report.highWater.map((row) => row.join(',')).join(' | ')}; last change ${report.lastChange ?? 'none'}; states ${JSON.stringify(states)}`);
       const all = JSON.stringify(states);
