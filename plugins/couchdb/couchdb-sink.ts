@@ -93,7 +93,7 @@ export class CouchDbSink implements Sink {
         .catch((error: unknown) => {
           throw databaseError(error, this.#client.databaseUrl);
         });
-      const writes: { item: Pending; doc: CouchDoc; ours: boolean }[] = [];
+      const writes: { item: Pending; doc: CouchDoc; ours: boolean; left: readonly string[] | undefined }[] = [];
       for (const item of todo) {
         const state = current.get(item.id) ?? { state: 'missing' };
         // Ours alone only if nobody wrote the document since our last write: a revision built on
@@ -113,7 +113,7 @@ export class CouchDbSink implements Sink {
           writer: writerOf(this.#context.replica),
         });
         if (plan.kind === 'done') outcomes[item.index] = plan.outcome;
-        else writes.push({ item, doc: plan.doc, ours });
+        else writes.push({ item, doc: plan.doc, ours, left: plan.left });
       }
       const results = await this.#write(
         writes.map(({ doc }) => doc),
@@ -121,11 +121,11 @@ export class CouchDbSink implements Sink {
       );
       const conflicted: Pending[] = [];
       await Promise.all(
-        writes.map(async ({ item, ours }, i) => {
+        writes.map(async ({ item, ours, left }, i) => {
           const result = results[i];
           if (result?.ok) {
             await this.#store.put(writtenRevKey(item.id), ours ? result.rev : `${CARRIED_MARK}${result.rev}`);
-            outcomes[item.index] = { status: 'applied', localKey: item.id };
+            outcomes[item.index] = { status: 'applied', localKey: item.id, ...(left && left.length > 0 ? { left } : {}) };
           } else if (result?.error === 'conflict') {
             conflicted.push(item);
           } else {

@@ -5,7 +5,8 @@ import { fieldOf, fieldsOf, metaOf, propertyOf, type DocumentLayout, type Pubsyn
 
 /** What the sink will do with one operation, decided against the document's current revision. */
 export type DocumentPlan =
-  | { readonly kind: 'write'; readonly doc: CouchDoc }
+  /** `left`: fields kept because the database changed them since the core saw them (ApplyOutcome). */
+  | { readonly kind: 'write'; readonly doc: CouchDoc; readonly left?: readonly string[] }
   | { readonly kind: 'done'; readonly outcome: ApplyOutcome };
 
 export interface PlanInput {
@@ -42,7 +43,10 @@ export function planDocument(input: PlanInput): DocumentPlan {
       // Changed in the database since the core last saw it: only what the core saw goes. The
       // change, once captured, is newer than this delete and brings the document back everywhere.
       const removal: ObjectEntry = { ...entry, deleted: false, fields: [], changed: [], children: [], attachments: [] };
-      return planDocument({ ...input, entry: removal, fields: Object.keys(input.expected).filter(isFieldPart), removeOnly: true });
+      const plan = planDocument({ ...input, entry: removal, fields: Object.keys(input.expected).filter(isFieldPart), removeOnly: true });
+      const expected = input.expected;
+      const left = fieldsOf(current.doc, layout).filter((field) => partHash(field) !== (expected[field.name] ?? ABSENT_PART)).map((field) => field.name);
+      return plan.kind === 'write' ? { ...plan, left } : plan;
     }
     const meta: WrittenMeta = { ...metaBase(entry.id, entry.csn, entry.origin, input.writer), fields: {} };
     return { kind: 'write', doc: { _id: id, _rev: current.rev, _deleted: true, [layout.metaField]: toJson(meta) } };

@@ -148,13 +148,15 @@ export class LdapSink implements Sink {
     const dn = localKey ?? (await this.#store.get(storeKey(entry.id))) ?? keyDn(entry);
     if (dn === undefined) return { status: 'skipped', reason: 'no local entry is known for this id' };
     const current = expected ? await read(client, dn) : undefined;
-    if (current && expected && this.#changedSince(current, expected)) {
+    const unseen = current && expected ? await this.#unseenAttributes(client, dn, current, expected) : [];
+    if (current && expected && (unseen.length > 0 || this.#changedSince(current, expected))) {
       // Changed in the directory since the core last saw it: only what the core saw goes. The
       // change, once captured, is newer than this delete and brings the entry back everywhere.
-      const seen = Object.keys(expected).filter((name) => !name.startsWith('child:') && !name.startsWith('attachment:') && !this.#changedSince(current, { [name]: expected[name] ?? ABSENT_PART }));
+      const fields = Object.keys(expected).filter((name) => !name.startsWith('child:') && !name.startsWith('attachment:'));
+      const seen = fields.filter((name) => !this.#changedSince(current, { [name]: expected[name] ?? ABSENT_PART }));
       const removal: ObjectEntry = { ...entry, deleted: false, fields: [], changed: [], children: [], attachments: [] };
       await this.#modify(client, dn, removal, seen, current);
-      return { status: 'applied', localKey: dn };
+      return { status: 'applied', localKey: dn, left: [...fields.filter((name) => !seen.includes(name)), ...unseen] };
     }
     try {
       await client.delete(dn);
@@ -280,6 +282,23 @@ export class LdapSink implements Sink {
       if (onConflict) await onConflict();
       else await client.modify(dn, replaces);
     }
+  }
+
+  /**
+   * Attributes the entry holds that the core never saw (a value added since: a delete must leave
+   * it), besides the naming attribute, the object classes and what they require, which this sink
+   * may have added itself to create the entry.
+   */
+  async #unseenAttributes(client: LdapClient, dn: string, current: LdapEntry, expected: Readonly<Record<string, string>>): Promise<string[]> {
+    const known = new Set(Object.keys(expected).map((name) => this.#attributeOf(name).toLowerCase()));
+    const naming = new Set(rdnAttributes(rdnOf(dn)).map((type) => type.toLowerCase()));
+    const candidates = current.attributes
+      .map((a) => a.type)
+      .filter((type) => isWritable(type) && !known.has(type.toLowerCase()) && !naming.has(type.toLowerCase()) && type.toLowerCase() !== 'objectclass');
+    if (candidates.length === 0) return [];
+    const classes = current.attributes.find((a) => a.type.toLowerCase() === 'objectclass')?.values.map(String) ?? [];
+    const required = requiredAttributes(await this.#requirements(client), classes);
+    return candidates.filter((type) => !required.has(type.toLowerCase()));
   }
 
   /** Whether an entry holds, in one of these fields, something other than the core expected (SinkOperation.expected). */

@@ -360,7 +360,15 @@ export class Applier {
         }
         report.applied++;
         const keys = [outcome.localKey, ...operation.entry.keys.map((key) => key.value)];
-        this.#options.writes?.record(keys, operation.entry.deleted ? { deleted: true } : { deleted: false, hashes }, operation.fields);
+        const left = outcome.status === 'applied' ? outcome.left ?? [] : [];
+        if (operation.entry.deleted && left.length > 0) {
+          // A delete the application outlived (changed since): the sink removed only what the core
+          // saw. What the source reports of the object next is that change, never a delete's echo.
+          const removed = Object.keys(operation.expected ?? {}).filter((part) => !left.includes(part));
+          this.#options.writes?.record(keys, { deleted: false, hashes: {} }, removed);
+        } else {
+          this.#options.writes?.record(keys, operation.entry.deleted ? { deleted: true } : { deleted: false, hashes }, operation.fields);
+        }
         return;
       }
       case 'conflict':

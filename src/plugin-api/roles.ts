@@ -67,7 +67,16 @@ export interface SinkOperation {
 }
 
 export type ApplyOutcome =
-  | { readonly status: 'applied'; readonly localKey: string }
+  | {
+      readonly status: 'applied';
+      readonly localKey: string;
+      /**
+       * Parts the sink left as they were because the application changed them since the core saw
+       * them (SinkOperation.expected). For a delete, the object lives on with them: the core must
+       * not take the application's next report of it for the echo of a delete.
+       */
+      readonly left?: readonly string[];
+    }
   | { readonly status: 'skipped'; readonly reason: string }
   | { readonly status: 'conflict'; readonly reason: string; readonly localKey?: string }
   | {

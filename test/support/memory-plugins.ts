@@ -111,7 +111,7 @@ export class MemorySink implements Sink {
         const kept = Object.entries(held.fields).filter(([name, values]) => hashOf(name, values) !== (operation.expected?.[name] ?? ABSENT_PART));
         this.objects.set(localKey, { ...held, fields: Object.fromEntries(kept), writes: held.writes + 1 });
         this.#report(localKey, entry.id, held.type);
-        return { status: 'applied', localKey };
+        return { status: 'applied', localKey, left: kept.map(([name]) => name) };
       }
       if (entry.deleted) {
         this.objects.delete(localKey);

@@ -183,13 +183,29 @@ changetype: modify
 replace: title
 title: Chef
 `);
-    localKey((await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key, expected }], signal))[0]);
+    const [partial] = await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key, expected }], signal);
+    assert.deepEqual(partial, { status: 'applied', localKey: key, left: ['title'] }, 'the core learns the entry lives on');
     const kept = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['cn', 'sn', 'mail', 'title'], { scope: 'base' }));
     assert.deepEqual(kept, { dn: [key], cn: ['Bea'], sn: ['Bea'], title: ['Chef'] }, "the user's change stays, with the entry's name");
     // Unchanged since: the delete deletes.
     const now = Object.fromEntries(Object.entries(expected).map(([name, hash]) => [name, name === 'title' ? partHash({ name, type: 'string', values: ['Chef'] }) : name === 'mail' ? ABSENT_PART : hash]));
     localKey((await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key, expected: now }], signal))[0]);
     await assert.rejects(ldap.ldapsearch(key, '(objectClass=*)', ['cn'], { scope: 'base' }), /No such object|32/);
+  });
+
+  it('does not delete an entry that gained an attribute the core never saw', async () => {
+    const { ldap, sink } = await setup({ dn: { rdnAttribute: 'cn', parentDn: PEOPLE } });
+    const person = objectEntry({
+      type: 'inetOrgPerson',
+      fields: { objectClass: ['top', 'person', 'organizationalPerson', 'inetOrgPerson'], cn: 'Dee', sn: 'Dee', mail: 'dee@example.org' },
+    });
+    const key = localKey((await sink.apply([{ entry: person, fields: person.fields.map((f) => f.name) }], signal))[0]);
+    const expected = Object.fromEntries(person.fields.map((f) => [f.name, partHash(f)]));
+    await ldap.ldapmodify(`dn: ${key}\nchangetype: modify\nadd: telephoneNumber\ntelephoneNumber: 555\n`);
+    const [outcome] = await sink.apply([{ entry: tombstoneOf(person), fields: [], localKey: key, expected }], signal);
+    assert.deepEqual(outcome, { status: 'applied', localKey: key, left: ['telephoneNumber'] });
+    const kept = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['cn', 'sn', 'mail', 'telephoneNumber'], { scope: 'base' }));
+    assert.deepEqual(kept, { dn: [key], cn: ['Dee'], sn: ['Dee'], telephoneNumber: ['555'] }, 'the new value stays, with what names the entry');
   });
 
   it('rejects an entry it cannot name, and one whose parent is missing, and goes on', async () => {

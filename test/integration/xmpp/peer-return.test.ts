@@ -42,7 +42,7 @@ describe('a subscriber whose origin was away', { timeout: 120_000 }, () => {
       subscriptions: [{ name: 'from-beta', node: 'beta-notes', publisher: betaAccount.jid }],
     });
     store = openStateStore(join(dir, 'state.db'));
-    const config = configSchema.parse({
+    const parsed = configSchema.parse({
       replica: { id: 2 },
       state: { path: join(dir, 'state.db') },
       xmpp: { service: prosody.service, domain: prosody.domain, jid: betaAccount.jid, password: betaAccount.password, pubsubService: prosody.pubsubService },
@@ -51,6 +51,9 @@ describe('a subscriber whose origin was away', { timeout: 120_000 }, () => {
       nodes: [{ name: 'beta-notes', members: [alphaAccount.jid] }],
       subscriptions: [{ name: 'from-alpha', node: 'alpha-notes', publisher: alphaAccount.jid, sink: 'out' }],
     });
+    const { xmpp } = parsed;
+    assert.ok(xmpp, 'the config has an xmpp section');
+    const config = { ...parsed, xmpp };
     const messages = new Writable({
       write(chunk: Buffer, _encoding, done) {
         logged.push(String((JSON.parse(chunk.toString()) as { msg?: string }).msg));

@@ -62,6 +62,7 @@ describe('couchdb document plan', () => {
     const doc = kept.kind === 'write' ? kept.doc : assert.fail('the document is written, not deleted');
     assert.equal(doc._deleted, undefined);
     assert.deepEqual([doc['name'], doc['phone']], ['edited here', undefined], 'the edit stays, the rest goes');
+    assert.deepEqual(kept.kind === 'write' ? kept.left : undefined, ['name'], 'the sink tells the core what it left');
     const deleted = plan({ entry: tombstoneOf(entry), fields: [], expected, current: { state: 'live', rev: '2-y', doc: { ...asWritten, _rev: '2-y' } } });
     assert.equal(deleted.kind === 'write' ? deleted.doc._deleted : undefined, true);
   });

@@ -220,6 +220,25 @@ describe('a sink linked to the source of the same application', () => {
     assert.equal(edit.tombstone, csn(20, 1));
   });
 
+  it('publishes a local edit read just before a peer delete that the application outlived', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
+    capture();
+    sink.write('n1', id, 'note', { a: ['mine'] });
+    // The source reads the edit; then the delete is applied before the read is committed. The
+    // sink's own writes are not reported (an LDAP source skips the replicator's changes).
+    const readAt = writes.epoch;
+    const changes = source.history.slice(consumed);
+    consumed = source.history.length;
+    sink.feed = undefined;
+    await applier.apply([tombstone(id, csn(20, 1))], new AbortController().signal);
+    assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['mine'] }, 'the sink left the edited part');
+    const before = pipeline.store.lastOutboundSeq();
+    pipeline.capture.commit('mem', { changes, checkpoint: String(consumed) }, readAt);
+    const [edit] = pipeline.feed(before).entries;
+    assert.ok(edit && !edit.deleted, 'the edit is published, not taken for the echo of the delete');
+    assert.deepEqual(edit.fields.find((f) => f.name === 'a')?.values, ['mine']);
+  });
+
   it('publishes a delete with the type the object was last published with', async () => {
     await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
     capture();

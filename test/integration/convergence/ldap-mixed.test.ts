@@ -1,20 +1,20 @@
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startCouchDb, type CouchDb } from '../harness/couchdb.js';
-import { startProsody, type ProsodyServer } from '../harness/prosody.js';
-import { startSlapd, type SlapdInstance } from '../harness/slapd.js';
-import { CouchApp, LdapApp } from '../support/convergence-apps.js';
-import { couchMember, MESH_NAMES, startMesh, type MemberSpec, type MeshReplica } from '../support/convergence-mesh.js';
-import { runTimeoutMs, type Revision } from '../support/convergence-model.js';
-import { proveConvergence } from '../support/convergence-run.js';
-import type { ReplicaApp } from '../support/convergence-workload.js';
+import { startCouchDb, type CouchDb } from '../../harness/couchdb.js';
+import { startProsody, type ProsodyServer } from '../../harness/prosody.js';
+import { startSlapd, type SlapdInstance } from '../../harness/slapd.js';
+import { CouchApp, LdapApp } from '../../support/convergence-apps.js';
+import { couchMember, MESH_NAMES, startMesh, type MemberSpec, type MeshReplica } from '../../support/convergence-mesh.js';
+import { runTimeoutMs, type Revision } from '../../support/convergence-model.js';
+import { proveConvergence } from '../../support/convergence-run.js';
+import type { ReplicaApp } from '../../support/convergence-workload.js';
 
 /** Changes per run in CI; PUBSYNC_CONVERGENCE_OPS makes a longer run. */
-const OPS = 200;
+const OPS = 240;
 
 const PEOPLE = 'ou=people,dc=example,dc=org';
-const TO_CONTACT = fileURLToPath(new URL('../../transforms/ldap-person-to-contact.xsl', import.meta.url));
-const TO_PERSON = fileURLToPath(new URL('../../transforms/contact-to-ldap-person.xsl', import.meta.url));
+const TO_CONTACT = fileURLToPath(new URL('../../../transforms/ldap-person-to-contact.xsl', import.meta.url));
+const TO_PERSON = fileURLToPath(new URL('../../../transforms/contact-to-ldap-person.xsl', import.meta.url));
 
 /**
  * The comparison vocabulary is the contact's: the shipped stylesheets map these attributes 1:1
