@@ -52,6 +52,11 @@ export class LdapSource implements Source {
     this.#known = new KnownEntries(context.store());
   }
 
+  /** The replicator's writes (the ldap sink binds as it) are filtered out of the log search. */
+  get skipsSinkWrites(): boolean {
+    return this.#options.replicatorDn !== undefined;
+  }
+
   async *start(from: string | undefined, signal: AbortSignal): AsyncIterable<SourceBatch> {
     const reader = await this.#open();
     try {

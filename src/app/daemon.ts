@@ -98,8 +98,6 @@ export class Daemon implements AdminTarget {
 
   async start(options: DaemonStartOptions = {}): Promise<void> {
     const { config } = this.loaded;
-    // One gate per application whose sink names its source: the source commits after the writes.
-    const gates = new Map(config.sinks.flatMap((sink) => (sink.source === undefined ? [] : [[sink.source, new SinkWrites(this.store, sink.source)] as const])));
     // Per linked source, an applier of its sink: it writes again what a peer write overtook.
     const reasserters = new Map<string, Applier>();
     const locks = new Map(config.sinks.map((sink) => [sink.name, new SinkLock()] as const));
@@ -119,6 +117,14 @@ export class Daemon implements AdminTarget {
     this.#admin = this.adminFactory(this);
     await this.#admin.start();
     await this.host.start();
+    // One gate per application whose sink names its source: the source commits after the writes.
+    const gates = new Map(
+      config.sinks.flatMap((sink) => {
+        if (sink.source === undefined) return [];
+        const source = this.host.sources.find((s) => s.name === sink.source);
+        return [[sink.source, new SinkWrites(this.store, sink.source, { echoes: source?.skipsSinkWrites !== true })] as const];
+      }),
+    );
     for (const subscription of config.subscriptions) {
       const sink = this.host.sink(subscription.sink);
       if (!sink) throw new Error(`subscription ${subscription.name}: sink ${subscription.sink} is not running`);

@@ -35,11 +35,16 @@ export class SinkWrites {
   /** Keys with written states the source has not reported yet (this process's, most recent last). */
   readonly #unseen = new Set<string>();
 
+  /** Whether the source reports the sink's writes at all (Source.skipsSinkWrites): else nothing is an echo. */
+  readonly #echoes: boolean;
+
   constructor(
     private readonly store: StateStore,
     source: string,
+    options: { readonly echoes?: boolean } = {},
   ) {
     this.#scope = `pubsync:sink-writes:${source}`;
+    this.#echoes = options.echoes ?? true;
   }
 
   /** Runs one sink call and its recording; the source's next commit waits for it. */
@@ -111,6 +116,7 @@ export class SinkWrites {
       this.#recent.set(key, recent.slice(-STATES_PER_OBJECT));
       if (this.#recent.size > RECENT_OBJECTS) this.#recent.delete(this.#recent.keys().next().value as string);
     }
+    if (!this.#echoes) return;
     for (const key of new Set(keys)) {
       this.#keep(key, [...this.#states(key), { state, epoch: this.#epoch, session: this.#session }].slice(-STATES_PER_OBJECT));
     }
@@ -135,6 +141,7 @@ export class SinkWrites {
    * reported yet; that state and the ones before it are then forgotten (echoes come in order).
    */
   isEcho(keys: readonly string[], state: WrittenState): boolean {
+    if (!this.#echoes) return false;
     for (const key of keys) {
       const states = this.#states(key);
       const at = states.findIndex((written) => sameState(written.state, state));

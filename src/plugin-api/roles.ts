@@ -18,6 +18,13 @@ export interface Source {
    * calls it when a peer fetches an attachment that travelled by reference; it checks the digest.
    */
   readAttachment?(keys: readonly SourceKey[], name: string, signal: AbortSignal): Promise<AttachmentContent | undefined>;
+  /**
+   * Optional: true when this source never reports what the sink of the same application wrote
+   * (it filters those changes out by the sink's identity, as the ldap source does with
+   * replicatorDn). The core then takes nothing it reports for an echo of the sink's writes: a
+   * user's change equal to a state the sink once wrote is still a change.
+   */
+  readonly skipsSinkWrites?: boolean;
   close?(): Promise<void>;
 }
 

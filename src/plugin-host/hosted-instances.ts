@@ -73,6 +73,10 @@ abstract class Hosted<T extends { close?(): Promise<void> }> {
 
 /** A source as the pipeline sees it: same interface, errors wrapped, batches checked. */
 export class HostedSource extends Hosted<Source> implements Source {
+  get skipsSinkWrites(): boolean {
+    return this.plugin.skipsSinkWrites === true;
+  }
+
   /** `signal` (optional) ends this iteration only, e.g. to restart it; the host's stop ends all. */
   start(from: string | undefined, signal?: AbortSignal): AsyncIterable<SourceBatch> {
     return this.#iterate(from, this.combined(signal));

@@ -129,6 +129,13 @@ describe('ldap source against a real slapd, changes made with the OpenLDAP clien
     }
   });
 
+  it('tells the core it never reports the sink writes only when it knows the replicator', async () => {
+    const ldap = await slapd();
+    const context = createTestContext({});
+    assert.equal((await instantiate(ldapSource, sourceOptionsFor(ldap), context)).skipsSinkWrites, true);
+    assert.equal((await instantiate(ldapSource, sourceOptionsFor(ldap, { replicatorDn: undefined }), context)).skipsSinkWrites, false);
+  });
+
   it("never captures the replicator's own writes, yet moves its checkpoint past them", async () => {
     const ldap = await slapd();
     const source = await run(ldap, { initial: 'now' });

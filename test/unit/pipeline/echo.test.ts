@@ -239,6 +239,23 @@ describe('a sink linked to the source of the same application', () => {
     assert.deepEqual(edit.fields.find((f) => f.name === 'a')?.values, ['mine']);
   });
 
+  it('publishes a user delete after the sink deleted and re-created the object, when the source never reports the sink writes', async () => {
+    pipeline.close();
+    pipeline = capturePipeline({ replica: 2, linkedSinks: new Map([['mem', 'out']]), writes: (store) => new Map([['mem', new SinkWrites(store, 'mem', { echoes: false })]]) });
+    writes = pipeline.writes?.get('mem') as SinkWrites;
+    applier = applierOf('from-one');
+    // As the ldap source with replicatorDn: the sink's writes never show in the source.
+    sink.feed = undefined;
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    await applier.apply([tombstone(id, csn(11, 1))], new AbortController().signal);
+    await applier.apply([remote(12, [['a', 'y', 12]])], new AbortController().signal);
+    sink.objects.delete('n1');
+    source.add({ op: 'delete', keys, type: 'note' });
+    const [entry] = capture();
+    assert.ok(entry?.deleted, 'the user delete is published, not taken for the late echo of the sink delete');
+    assert.equal(entry.id, id);
+  });
+
   it('publishes a delete with the type the object was last published with', async () => {
     await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
     capture();
