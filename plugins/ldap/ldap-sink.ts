@@ -176,20 +176,21 @@ export class LdapSink implements Sink {
     if (known !== undefined && normalizeDn(known) !== normalizeDn(dn)) await this.#rename(client, known, dn);
     const current = await read(client, dn);
     if (current === undefined && operation.removeOnly) return { status: 'skipped', reason: `${dn} does not exist: nothing to remove` };
+    let left: string[] = [];
     if (current === undefined) {
       try {
         await client.add(dn, await this.#creatable(client, dn, entry, outlived));
       } catch (error) {
         // Created meanwhile (or by an earlier try of this batch): fall through to a modify.
         if (!(error instanceof LdapResultError && error.resultCode === ALREADY_EXISTS)) throw error;
-        await this.#modify(client, dn, entry, names, await read(client, dn), operation.expected);
+        left = await this.#modify(client, dn, entry, names, await read(client, dn), operation.expected);
       }
     } else {
-      await this.#modify(client, dn, entry, names, current, operation.expected);
+      left = await this.#modify(client, dn, entry, names, current, operation.expected);
     }
     // Only for tombstones that come without a local key: skip the durable write when the core knows it.
     if (localKey !== dn) await this.#store.put(storeKey(entry.id), dn);
-    return { status: 'applied', localKey: dn };
+    return { status: 'applied', localKey: dn, ...(left.length > 0 ? { left } : {}) };
   }
 
   async #rename(client: LdapClient, from: string, to: string): Promise<void> {
@@ -218,9 +219,12 @@ export class LdapSink implements Sink {
     names: readonly string[],
     current: LdapEntry | undefined,
     expected?: Readonly<Record<string, string>>,
-  ): Promise<void> {
-    const unchanged = (entryNow: LdapEntry | undefined): readonly string[] =>
-      expected && entryNow ? names.filter((name) => expected[name] === undefined || !this.#changedSince(entryNow, { [name]: expected[name] })) : names;
+  ): Promise<string[]> {
+    let written: readonly string[] = names;
+    const unchanged = (entryNow: LdapEntry | undefined): readonly string[] => {
+      written = expected && entryNow ? names.filter((name) => expected[name] === undefined || !this.#changedSince(entryNow, { [name]: expected[name] })) : names;
+      return written;
+    };
     // Once: a second conflict is the server's matching rules disagreeing with ours (re-cased values).
     const checkAgain = expected
       ? async (): Promise<void> => {
@@ -229,6 +233,8 @@ export class LdapSink implements Sink {
         }
       : undefined;
     await this.#modifyAs(client, dn, entry, unchanged(current), current, checkAgain);
+    // What the directory changed since the core saw it stays: the core must know (ApplyOutcome.left).
+    return names.filter((name) => !written.includes(name));
   }
 
   async #modifyAs(

@@ -352,7 +352,8 @@ export class Applier {
       case 'skipped': {
         // A sink that had nothing to do (already so) holds the decided state all the same.
         const localKey = outcome.status === 'applied' ? outcome.localKey : known.localKey;
-        const hashes = hashesAfter(known.hashes, operation);
+        const left = outcome.status === 'applied' ? outcome.left ?? [] : [];
+        const hashes = operation.entry.deleted ? hashesAfter(known.hashes, operation) : withLeft(hashesAfter(known.hashes, operation), known.hashes, left);
         store.putApplied(sinkName, appliedObjectOf(operation, next, localKey, hashes));
         if (outcome.status === 'skipped') {
           report.skipped++;
@@ -360,14 +361,17 @@ export class Applier {
         }
         report.applied++;
         const keys = [outcome.localKey, ...operation.entry.keys.map((key) => key.value)];
-        const left = outcome.status === 'applied' ? outcome.left ?? [] : [];
         if (operation.entry.deleted && left.length > 0) {
           // A delete the application outlived (changed since): the sink removed only what the core
           // saw. What the source reports of the object next is that change, never a delete's echo.
           const removed = Object.keys(operation.expected ?? {}).filter((part) => !left.includes(part));
           this.#options.writes?.record(keys, { deleted: false, hashes: {} }, removed);
+        } else if (operation.entry.deleted) {
+          this.#options.writes?.record(keys, { deleted: true }, operation.fields);
         } else {
-          this.#options.writes?.record(keys, operation.entry.deleted ? { deleted: true } : { deleted: false, hashes }, operation.fields);
+          // A part the sink left holds the user's change: not written, and no echo of ours.
+          const echo = Object.fromEntries(Object.entries(hashes).filter(([part]) => !left.includes(part)));
+          this.#options.writes?.record(keys, { deleted: false, hashes: echo }, operation.fields.filter((part) => !left.includes(part)));
         }
         return;
       }
@@ -540,6 +544,18 @@ function newestHashes(applied: AppliedObject | undefined, captured: CapturedObje
     if (hashes[part] === undefined || appliedCsn === undefined || (captured.csns[part] ?? '') > appliedCsn) {
       hashes[part] = captured.hashes[part] ?? ABSENT;
     }
+  }
+  return hashes;
+}
+
+/** A part the sink left (ApplyOutcome.left) holds what it held before as far as the core knows. */
+function withLeft(after: Record<string, string>, before: Readonly<Record<string, string>>, left: readonly string[]): Record<string, string> {
+  if (left.length === 0) return after;
+  const hashes = { ...after };
+  for (const part of left) {
+    const held = before[part];
+    if (held === undefined) delete hashes[part];
+    else hashes[part] = held;
   }
   return hashes;
 }

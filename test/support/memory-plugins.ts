@@ -141,7 +141,8 @@ export class MemorySink implements Sink {
       const type = operation.removeOnly && before ? before.type : entry.type;
       this.objects.set(localKey, { type, fields, writes: (before?.writes ?? 0) + 1 });
       this.#report(localKey, entry.id, entry.type);
-      return { status: 'applied', localKey };
+      const left = operation.fields.filter((name) => !written.includes(name));
+      return { status: 'applied', localKey, ...(left.length > 0 ? { left } : {}) };
     });
   }
 }

@@ -164,7 +164,8 @@ describe('ldap sink against a real slapd', () => {
     const expected = Object.fromEntries(person.fields.map((f) => [f.name, partHash(f)]));
     await ldap.ldapmodify(`dn: ${key}\nchangetype: modify\nreplace: title\ntitle: Chef\n`);
     const peer = reviseEntry(person, { title: 'Baker', mail: 'cy@peer.example.org' });
-    localKey((await sink.apply([{ entry: peer, fields: ['title', 'mail'], localKey: key, expected }], signal))[0]);
+    const [outcome] = await sink.apply([{ entry: peer, fields: ['title', 'mail'], localKey: key, expected }], signal);
+    assert.deepEqual(outcome, { status: 'applied', localKey: key, left: ['title'] }, 'the core learns what stays');
     const state = parseLdif(await ldap.ldapsearch(key, '(objectClass=*)', ['title', 'mail'], { scope: 'base' }));
     assert.deepEqual(state, { dn: [key], title: ['Chef'], mail: ['cy@peer.example.org'] }, "the user's title stays until captured; mail is written");
   });

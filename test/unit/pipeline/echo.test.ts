@@ -256,6 +256,24 @@ describe('a sink linked to the source of the same application', () => {
     assert.equal(entry.id, id);
   });
 
+  it('publishes a local edit read just before a peer write of that part which the sink left', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
+    capture();
+    sink.write('n1', id, 'note', { a: ['mine'] });
+    const readAt = writes.epoch;
+    const changes = source.history.slice(consumed);
+    consumed = source.history.length;
+    // As an LDAP source: the sink's own write is never reported.
+    sink.feed = undefined;
+    await applier.apply([remote(20, [['a', 'peer', 20], ['b', 'y', 10]])], new AbortController().signal);
+    assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['mine'], b: ['y'] }, 'the sink left the edited part');
+    const before = pipeline.store.lastOutboundSeq();
+    pipeline.capture.commit('mem', { changes, checkpoint: String(consumed) }, readAt);
+    const [edit] = pipeline.feed(before).entries;
+    assert.ok(edit && !edit.deleted, 'the edit is published, not taken for a value the sink wrote over');
+    assert.deepEqual(edit.fields.find((f) => f.name === 'a')?.values, ['mine']);
+  });
+
   it('publishes a delete with the type the object was last published with', async () => {
     await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
     capture();
