@@ -169,7 +169,7 @@ export class LdapSink implements Sink {
     return { status: 'applied', localKey: dn };
   }
 
-  async #upsert(client: LdapClient, operation: SinkOperation, entry: ObjectEntry): Promise<ApplyOutcome> {
+  async #upsert(client: LdapClient, operation: SinkOperation, entry: ObjectEntry, again = true): Promise<ApplyOutcome> {
     const { fields: names, localKey, outlived = [] } = operation;
     const known = localKey ?? (await this.#store.get(storeKey(entry.id)));
     const dn = this.#dnOf(entry, known);
@@ -177,16 +177,25 @@ export class LdapSink implements Sink {
     const current = await read(client, dn);
     if (current === undefined && operation.removeOnly) return { status: 'skipped', reason: `${dn} does not exist: nothing to remove` };
     let left: string[] = [];
-    if (current === undefined) {
-      try {
-        await client.add(dn, await this.#creatable(client, dn, entry, outlived));
-      } catch (error) {
-        // Created meanwhile (or by an earlier try of this batch): fall through to a modify.
-        if (!(error instanceof LdapResultError && error.resultCode === ALREADY_EXISTS)) throw error;
-        left = await this.#modify(client, dn, entry, names, await read(client, dn), operation.expected);
+    try {
+      if (current === undefined) {
+        try {
+          await client.add(dn, await this.#creatable(client, dn, entry, outlived));
+        } catch (error) {
+          // Created meanwhile (or by an earlier try of this batch): fall through to a modify.
+          if (!(error instanceof LdapResultError && error.resultCode === ALREADY_EXISTS)) throw error;
+          left = await this.#modify(client, dn, entry, names, await read(client, dn), operation.expected);
+        }
+      } else {
+        left = await this.#modify(client, dn, entry, names, current, operation.expected);
       }
-    } else {
-      left = await this.#modify(client, dn, entry, names, current, operation.expected);
+    } catch (error) {
+      // Deleted in the directory between our read and our write: with a linked source that delete
+      // is captured and is the newest change; without one, write the entry again from scratch.
+      if (!(error instanceof LdapResultError && error.resultCode === NO_SUCH_OBJECT)) throw error;
+      if (operation.expected) return { status: 'skipped', reason: `${dn} was deleted in the directory since the core last saw it` };
+      if (!again) throw error;
+      return this.#upsert(client, operation, entry, false);
     }
     // Only for tombstones that come without a local key: skip the durable write when the core knows it.
     if (localKey !== dn) await this.#store.put(storeKey(entry.id), dn);

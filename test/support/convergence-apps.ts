@@ -194,8 +194,13 @@ export class LdapApp implements ReplicaApp {
 
   async unset(key: string, field: string): Promise<{ removed: readonly string[] } | false> {
     const attribute = this.attributeOf(field);
-    // ldapmodify does not say what it removed.
-    return (await this.#modify(`dn: ${this.#dn(key)}\nchangetype: modify\ndelete: ${attribute}\n`)) && { removed: [] };
+    const entry = await this.#entry(key);
+    const held = Object.entries(entry ?? {}).find(([name]) => name.toLowerCase() === attribute.toLowerCase())?.[1] ?? [];
+    if (held.length === 0) return false;
+    // The values read are the ones deleted (the server refuses with 16 when one is gone since):
+    // what was removed is known, as the check needs.
+    const values = held.map((value) => `${attribute}: ${value}\n`).join('');
+    return (await this.#modify(`dn: ${this.#dn(key)}\nchangetype: modify\ndelete: ${attribute}\n${values}`)) && { removed: held };
   }
 
   async remove(key: string): Promise<boolean> {
