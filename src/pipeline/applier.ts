@@ -350,6 +350,13 @@ export class Applier {
     switch (outcome.status) {
       case 'applied':
       case 'skipped': {
+        if (outcome.status === 'skipped' && operation.entry.deleted && this.#options.linkedSource !== undefined && known.version && isAlive(known.version)) {
+          // Nothing to delete where the core believed the object alive: the application deleted it
+          // itself. That delete, once captured, is published; recorded as ours, it would pass for
+          // the echo of this one.
+          report.skipped++;
+          return;
+        }
         // A sink that had nothing to do (already so) holds the decided state all the same.
         const localKey = outcome.status === 'applied' ? outcome.localKey : known.localKey;
         const left = outcome.status === 'applied' ? outcome.left ?? [] : [];

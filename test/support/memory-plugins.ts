@@ -113,6 +113,7 @@ export class MemorySink implements Sink {
         this.#report(localKey, entry.id, held.type);
         return { status: 'applied', localKey, left: kept.map(([name]) => name) };
       }
+      if (entry.deleted && !held) return { status: 'skipped', reason: 'already deleted' };
       if (entry.deleted) {
         this.objects.delete(localKey);
         this.#report(localKey, entry.id, entry.type);

@@ -274,6 +274,17 @@ describe('a sink linked to the source of the same application', () => {
     assert.deepEqual(edit.fields.find((f) => f.name === 'a')?.values, ['mine']);
   });
 
+  it('publishes a delete the application made just before a peer delete of the same object', async () => {
+    await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
+    capture();
+    sink.remove('n1', id, 'note');
+    // The peer's delete arrives before the source reported the application's own.
+    await applier.apply([tombstone(id, csn(11, 1))], new AbortController().signal);
+    const [deleted] = capture();
+    assert.ok(deleted?.deleted, 'the application delete is published, not taken for the echo of the peer one');
+    assert.equal(deleted.id, id);
+  });
+
   it('publishes a delete with the type the object was last published with', async () => {
     await applier.apply([remote(10, [['a', 'x', 10]])], new AbortController().signal);
     capture();
