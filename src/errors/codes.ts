@@ -48,6 +48,8 @@ export const ErrorCodes = {
   TRANSPORT_TOO_LARGE: 'PUBSYNC_ERR_TRANSPORT_TOO_LARGE',
   /** A notification from the wrong service, node or publisher, or from a read-only peer. */
   TRANSPORT_UNTRUSTED: 'PUBSYNC_ERR_TRANSPORT_UNTRUSTED',
+  /** Entries of an origin the control room has not shown yet: held (not applied) until its role is known. */
+  ROLE_UNKNOWN: 'PUBSYNC_ERR_ROLE_UNKNOWN',
   /** The LDAP server could not be reached, refused the bind, or dropped the connection. */
   LDAP_UNAVAILABLE: 'PUBSYNC_ERR_LDAP_UNAVAILABLE',
   /** The LDAP server sent something this client cannot decode (a framing or BER error). */

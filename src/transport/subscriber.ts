@@ -30,6 +30,8 @@ export interface SubscriberOptions {
   readonly receive: (subscription: string, batch: Batch) => Promise<void>;
   /** Whether a peer may not write (a read-only role in the control room). */
   readonly isReadOnly?: (jid: string) => boolean;
+  /** Whether a peer's role is known (with a control room: once the room showed it); else its entries wait. */
+  readonly roleKnown?: (jid: string) => boolean;
   /** Told after every catch-up page (progress bars, `pubsync sync`). */
   readonly onCatchUpProgress?: (progress: CatchUpProgress) => void;
   /** Retry delays of a refused subscribe and a failed catch-up (defaults: up to 30 s). */
@@ -232,6 +234,11 @@ export class Subscriber {
 
   /** Hands a batch on in order, unless its origin is read-only now: then its entries are refused. */
   async #hand(track: Track, batch: Batch): Promise<void> {
+    if (this.#options.roleKnown?.(batch.origin.jid) === false) {
+      // It may be read-only: nothing of it is applied before the room says. Its presence in the
+      // room (onPeerAhead) pulls again; until then catch-up retries with backoff.
+      throw new SyncError(ErrorCodes.ROLE_UNKNOWN, 'transient', `${batch.origin.jid} has not been seen in the control room yet: its entries wait for its role`);
+    }
     if (this.#options.isReadOnly?.(batch.origin.jid)) {
       const message = `${batch.origin.jid} has a read-only role in the control room: its entries are refused`;
       for (const entry of batch.entries) {

@@ -102,6 +102,7 @@ export class XmppTransport implements Transport {
       pageEntries: xmpp.catchUpPageEntries,
       receive: options.receive,
       isReadOnly: (jid) => this.controlRoom?.isReadOnly(jid) ?? false,
+      roleKnown: (jid) => this.controlRoom === undefined || this.controlRoom.roleOf(jid) !== undefined,
       ...(options.onCatchUpProgress ? { onCatchUpProgress: options.onCatchUpProgress } : {}),
       ...(options.subscriberRetry ? { retry: options.subscriberRetry } : {}),
     });

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { xml } from '@xmpp/client';
 import { ErrorCodes } from '../../../src/errors/codes.js';
+import { XmppConnection } from '../../../src/transport/xmpp-connection.js';
 import { startProsody, type ProsodyServer, type XmppAccount } from '../../harness/prosody.js';
-import { eventually, note, Replica } from './replicas.js';
+import { eventually, note, quiet, Replica } from './replicas.js';
 
 const NODE = 'gamma-notes';
 
@@ -13,27 +15,39 @@ const NODE = 'gamma-notes';
 describe('control room and roles', { timeout: 120_000 }, () => {
   let prosody: ProsodyServer;
   let gammaAccount: XmppAccount;
+  let epsilonAccount: XmppAccount;
   let gamma: Replica;
   let delta: Replica;
+  let epsilon: Replica;
+  let probe: XmppConnection | undefined;
+  let room: string;
 
   before(async () => {
-    prosody = await startProsody({ admins: ['gamma@localhost'] });
+    prosody = await startProsody({ admins: ['gamma@localhost', 'epsilon@localhost'] });
     gammaAccount = await prosody.createAccount('gamma');
     const deltaAccount = await prosody.createAccount('delta');
-    const room = { room: `dataset@${prosody.mucService}` };
-    gamma = new Replica(prosody, { account: gammaAccount, replica: 3, nodes: [{ name: NODE, members: [deltaAccount.jid] }], xmpp: room });
+    epsilonAccount = await prosody.createAccount('epsilon');
+    room = `dataset@${prosody.mucService}`;
+    gamma = new Replica(prosody, { account: gammaAccount, replica: 3, nodes: [{ name: NODE, members: [deltaAccount.jid] }], xmpp: { room } });
     delta = new Replica(prosody, {
       account: deltaAccount,
       replica: 4,
-      subscriptions: [{ name: 'from-gamma', node: NODE, publisher: gammaAccount.jid }],
-      xmpp: room,
+      subscriptions: [
+        { name: 'from-gamma', node: NODE, publisher: gammaAccount.jid },
+        { name: 'from-epsilon', node: 'epsilon-notes', publisher: epsilonAccount.jid },
+      ],
+      xmpp: { room },
     });
+    // A daemon that does not join the room: its role stays unknown to delta.
+    epsilon = new Replica(prosody, { account: epsilonAccount, replica: 5, nodes: [{ name: 'epsilon-notes', members: [deltaAccount.jid] }] });
     await delta.start();
     await eventually('delta to own the room it created', () => delta.transport.controlRoom?.role === 'master');
     await gamma.start();
   });
 
   after(async () => {
+    await probe?.stop();
+    await epsilon?.dispose();
     await gamma?.dispose();
     await delta?.dispose();
     await prosody?.stop();
@@ -66,5 +80,25 @@ describe('control room and roles', { timeout: 120_000 }, () => {
     gamma.source.add(note('rw-1', 'written as a member'));
     await eventually('the entry written as a member to arrive', () => delta.sink.objects.has('rw-1'));
     assert.equal(delta.sink.objects.has('ro-1'), false, 'what was refused stays refused');
+  });
+
+  it('holds the entries of an origin the room has not shown, and applies them once the room shows it as a member', async () => {
+    const control = delta.transport.controlRoom;
+    assert.ok(control);
+    await control.setAffiliation(epsilonAccount.jid, 'member');
+    epsilon.source.add(note('held-1', 'from a daemon the room has not seen'));
+    await epsilon.start();
+    await eventually('epsilon to publish held-1', () => epsilon.transport.publisher.position >= 1n);
+    await assert.rejects(delta.transport.subscriber.catchUpAll(), /epsilon@localhost has not been seen in the control room yet/);
+    assert.equal(delta.sink.objects.has('held-1'), false, 'nothing of an origin of unknown role is applied');
+    assert.equal(delta.deadLetters().some((d) => d.entryId !== undefined && /held-1/.test(d.message)), false, 'held, not refused');
+
+    // epsilon's account shows up in the room: a member, read-write.
+    probe = new XmppConnection({ service: prosody.service, domain: prosody.domain, jid: epsilonAccount.jid, password: epsilonAccount.password, resource: 'probe', tls: 'required', logger: quiet });
+    await probe.start();
+    await probe.send(xml('presence', { to: `${room}/epsilon-probe` }, xml('x', { xmlns: 'http://jabber.org/protocol/muc' })));
+    await eventually('delta to see epsilon as read-write', () => control.roleOf(epsilonAccount.jid) === 'read-write');
+    await delta.transport.subscriber.catchUpAll();
+    await eventually('held-1 to be applied', () => delta.sink.objects.has('held-1'));
   });
 });
