@@ -114,7 +114,9 @@ export class Capture {
     // object re-created where our sink deleted one is that object again, as a CouchDB document
     // re-created under its _id is, even when the application gave it a new id (an LDAP entryUUID).
     const revived = written !== undefined && (!written.deleted || stored === undefined || stored.deleted);
-    const id = this.#aliased(globalIdOf(revived ? written.globalId : change.globalId, stored));
+    // An object captured before keeps the id it was published under, whatever id the application
+    // gives it (an LDAP entry our sink created goes by the peer's id, not by its entryUUID).
+    const id = this.#aliased(revived ? written.globalId : (stored?.globalId ?? globalIdOf(change.globalId, undefined)));
     const before = stored?.globalId === id ? stored : undefined;
     // What our sink wrote counts, its delete too: an object shown after that delete lives again.
     const base = baselineOf(before, written?.globalId === id ? written : undefined);

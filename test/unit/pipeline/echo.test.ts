@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { serializeEntry } from '../../../src/format/index.js';
+import { CsnClock, serializeEntry } from '../../../src/format/index.js';
 import type { Entry } from '../../../src/format/model.js';
 import { Applier } from '../../../src/pipeline/applier.js';
 import { SinkLock } from '../../../src/pipeline/sink-lock.js';
@@ -283,6 +283,26 @@ describe('a sink linked to the source of the same application', () => {
     const [deleted] = capture();
     assert.ok(deleted?.deleted, 'the application delete is published, not taken for the echo of the peer one');
     assert.equal(deleted.id, id);
+  });
+
+  it('publishes an edit of an object our sink wrote under the peer id, after a delete it outlived, though the application has an id of its own', async () => {
+    const own = { op: 'upsert' as const, keys: [{ scheme: 'test-uuid', value: 'u1' }, ...keys], globalId: 'urn:uuid:0b7e4f0e-2a51-4c0e-9d49-6a0a4bb1f997', type: 'note' };
+    sink.feed = undefined;
+    await applier.apply([remote(10, [['a', 'x', 10], ['b', 'y', 10]])], new AbortController().signal);
+    // The application reports the sink's write under its own id for the object (an entryUUID).
+    source.add({ ...own, fields: [{ name: 'a', type: 'string', values: ['x'] }, { name: 'b', type: 'string', values: ['y'] }] });
+    assert.deepEqual(capture(), [], 'the echo of the apply');
+    sink.write('n1', id, 'note', { b: ['z'] });
+    source.add({ ...own, fields: [{ name: 'a', type: 'string', values: ['x'] }, { name: 'b', type: 'string', values: ['z'] }] });
+    assert.equal(capture()[0]?.id, id, 'a local edit goes by the peer id');
+    sink.write('n1', id, 'note', { a: ['mine'] });
+    // A peer's delete newer than the local edit captured above (stamped by the clock, now).
+    await applier.apply([tombstone(id, new CsnClock({ replica: 1 }).next())], new AbortController().signal);
+    assert.deepEqual(sink.objects.get('n1')?.fields, { a: ['mine'] }, 'the delete left the edit it had not seen');
+    source.add({ ...own, fields: [{ name: 'a', type: 'string', values: ['mine'] }] });
+    const [edit] = capture();
+    assert.ok(edit && !edit.deleted, 'the edit outlives the delete');
+    assert.equal(edit.id, id, 'under the id the peers know the object by');
   });
 
   it('publishes a delete with the type the object was last published with', async () => {
